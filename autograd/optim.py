@@ -1,0 +1,1 @@
+"""Optimizers (issue 5)."""

@@ -1,0 +1,729 @@
+"""Every primitive: its NumPy forward and its vector-Jacobian products, side by side.
+
+A primitive wraps its inputs as tensors, runs the forward on their arrays and hands
+``_record`` the result, the inputs and one VJP per input. A VJP maps the cotangent
+``g`` of the output (plus the output and the inputs) to the cotangent of one input:
+
+    vjp(g, out, *inputs) -> same shape as that input
+
+VJPs use only arithmetic, methods that NumPy arrays and Tensors share (``sum``,
+``reshape``, ``transpose``) and NumPy functions that Tensors dispatch back to this
+module. First-order backward calls them with plain arrays (fast); under
+``create_graph`` they get Tensors and are themselves recorded, which is how
+``grad(grad(f))`` works. Anything a VJP needs that is constant (a tie mask, an
+index) is computed from raw arrays with ``_raw``.
+
+Broadcasting binary ops send their cotangent through the one ``unbroadcast``.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from autograd.tensor import Tensor
+
+_record = Tensor._from_op
+_constant = Tensor._constant
+
+
+# ---------------------------------------------------------------------------
+# Helpers shared by every primitive.
+# ---------------------------------------------------------------------------
+
+def describe(value) -> str:
+    """How errors name a value: 'shape (2, 3) float32'."""
+    data = value.data if isinstance(value, Tensor) else np.asarray(value)
+    return f"shape {data.shape} {data.dtype}"
+
+
+def _as_tensor(value, like=None) -> Tensor:
+    """A constant Tensor for a non-Tensor operand.
+
+    Python numbers stay "weak" as in NumPy 2: ``x_float32 * 2.0`` is float32. We get
+    that by turning the number into a NumPy scalar of the dtype NumPy would pick.
+    """
+    if isinstance(value, Tensor):
+        return value
+    if type(value) in (float, int) and like is not None:
+        dtype = like.data.dtype
+        if dtype.kind != "f":
+            dtype = np.result_type(dtype, value)
+        return _constant(dtype.type(value))
+    if isinstance(value, np.generic):
+        data = value
+    else:
+        data = np.asarray(value)
+    if data.dtype.kind not in "fiub":
+        raise TypeError(
+            f"expected a Tensor, a number or a numeric array, got {type(value).__name__} "
+            f"(dtype {data.dtype}): {value!r:.80}"
+        )
+    return _constant(data)
+
+
+def _pair(a, b):
+    if not isinstance(a, Tensor):
+        a = _as_tensor(a, b if isinstance(b, Tensor) else None)
+    if not isinstance(b, Tensor):
+        b = _as_tensor(b, a)
+    return a, b
+
+
+def _raw(value):
+    """The array inside a Tensor (for constants a VJP computes, such as masks)."""
+    return value.data if isinstance(value, Tensor) else value
+
+
+def unbroadcast(g, shape):
+    """Sum the cotangent ``g`` of a broadcast result back down to an input's ``shape``."""
+    if g.shape == shape:
+        return g
+    leading = g.ndim - len(shape)
+    axes = tuple(range(leading)) + tuple(
+        leading + i for i, n in enumerate(shape) if n == 1 and g.shape[leading + i] != 1
+    )
+    return g.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def _binary(ufunc, a, b, vjps, op):
+    a, b = _pair(a, b)
+    try:
+        data = ufunc(a.data, b.data)
+    except ValueError:
+        raise ValueError(
+            f"{op}: operands with shapes {a.shape} and {b.shape} cannot be broadcast together "
+            "(NumPy broadcasting: trailing axes must be equal or 1)"
+        ) from None
+    return _record(data, (a, b), vjps, op)
+
+
+def _unary(function, x, vjps, op):
+    if not isinstance(x, Tensor):
+        x = _as_tensor(x)
+    return _record(function(x.data), (x,), vjps, op)
+
+
+# ---------------------------------------------------------------------------
+# Elementwise, binary (broadcasting).
+# ---------------------------------------------------------------------------
+
+def add(a, b):
+    """a + b, broadcasting."""
+    return _binary(np.add, a, b, ADD_VJPS, "add")
+
+
+ADD_VJPS = (lambda g, out, a, b: unbroadcast(g, a.shape),
+            lambda g, out, a, b: unbroadcast(g, b.shape))
+
+
+def sub(a, b):
+    """a - b, broadcasting."""
+    return _binary(np.subtract, a, b, SUB_VJPS, "sub")
+
+
+SUB_VJPS = (lambda g, out, a, b: unbroadcast(g, a.shape),
+            lambda g, out, a, b: unbroadcast(-g, b.shape))
+
+
+def mul(a, b):
+    """a * b, broadcasting."""
+    return _binary(np.multiply, a, b, MUL_VJPS, "mul")
+
+
+MUL_VJPS = (lambda g, out, a, b: unbroadcast(g * b, a.shape),
+            lambda g, out, a, b: unbroadcast(g * a, b.shape))
+
+
+def div(a, b):
+    """a / b, broadcasting."""
+    return _binary(np.true_divide, a, b, DIV_VJPS, "div")
+
+
+DIV_VJPS = (lambda g, out, a, b: unbroadcast(g / b, a.shape),             # d(a/b)/da = 1/b
+            lambda g, out, a, b: unbroadcast(-g * out / b, b.shape))     # d(a/b)/db = -(a/b)/b
+
+
+def pow(a, b):
+    """a ** b, broadcasting. A number as exponent takes a shorter path."""
+    if type(b) in (int, float) and isinstance(a, Tensor):
+        exponent = b
+
+        def power_vjp(g, out, a):  # d(a^c)/da = c a^(c-1); exactly 0 when c == 0
+            return g * exponent * a ** (exponent - 1) if exponent != 0 else g * 0
+
+        return _record(a.data ** _as_tensor(b, a).data, (a,), (power_vjp,), "pow")
+    return _binary(np.power, a, b, POW_VJPS, "pow")
+
+
+def _pow_base_vjp(g, out, a, b):
+    # d(a^b)/da = b a^(b-1), taken as 0 where b == 0 (PyTorch does the same)
+    return unbroadcast(np.where(_raw(b) == 0, 0, g * b * a ** (b - 1)), a.shape)
+
+
+def _pow_exponent_vjp(g, out, a, b):
+    # d(a^b)/db = a^b log a, taken as 0 where a == 0 and b >= 0 (0^b is flat there)
+    flat = (_raw(a) == 0) & (_raw(b) >= 0)
+    return unbroadcast(np.where(flat, 0, g * out * np.log(np.where(flat, 1, a))), b.shape)
+
+
+POW_VJPS = (_pow_base_vjp, _pow_exponent_vjp)
+
+
+def _tie_share(a, b, dtype):
+    """1 where a wins, 1/2 on ties, 0 where b wins: ties split the gradient equally."""
+    a, b = _raw(a), _raw(b)
+    return ((a > b) + (a == b) * 0.5).astype(dtype, copy=False)
+
+
+def maximum(a, b):
+    """Elementwise maximum; on ties each input gets half the gradient."""
+    return _binary(np.maximum, a, b, MAXIMUM_VJPS, "maximum")
+
+
+MAXIMUM_VJPS = (lambda g, out, a, b: unbroadcast(g * _tie_share(a, b, _raw(g).dtype), a.shape),
+                lambda g, out, a, b: unbroadcast(g * _tie_share(b, a, _raw(g).dtype), b.shape))
+
+
+def minimum(a, b):
+    """Elementwise minimum; on ties each input gets half the gradient."""
+    return _binary(np.minimum, a, b, MINIMUM_VJPS, "minimum")
+
+
+MINIMUM_VJPS = (lambda g, out, a, b: unbroadcast(g * _tie_share(b, a, _raw(g).dtype), a.shape),
+                lambda g, out, a, b: unbroadcast(g * _tie_share(a, b, _raw(g).dtype), b.shape))
+
+
+def where(condition, a, b):
+    """Elementwise ``a`` where ``condition`` is true, else ``b`` (broadcasting).
+
+    The gradient flows only into the chosen entries. Like PyTorch, a NaN or inf in
+    the branch that is not chosen does not reach the gradient of ``where`` itself,
+    but it can still poison the gradient of whatever computed that branch
+    (``where(x > 0, log(x), 0)`` has a NaN gradient at x < 0 through ``log``).
+    """
+    condition = np.asarray(_raw(condition)).astype(bool, copy=False)
+    a, b = _pair(a, b)
+    try:
+        data = np.where(condition, a.data, b.data)
+    except ValueError:
+        raise ValueError(
+            f"where: condition {condition.shape}, a {a.shape} and b {b.shape} cannot be "
+            "broadcast together"
+        ) from None
+    vjps = (lambda g, out, a, b: unbroadcast(np.where(condition, g, 0), a.shape),
+            lambda g, out, a, b: unbroadcast(np.where(condition, 0, g), b.shape))
+    return _record(data, (a, b), vjps, "where")
+
+
+# ---------------------------------------------------------------------------
+# Elementwise, unary.
+# ---------------------------------------------------------------------------
+
+def neg(x):
+    """-x"""
+    return _unary(np.negative, x, NEG_VJPS, "neg")
+
+
+NEG_VJPS = (lambda g, out, x: -g,)
+
+
+def exp(x):
+    """e ** x"""
+    return _unary(np.exp, x, EXP_VJPS, "exp")
+
+
+EXP_VJPS = (lambda g, out, x: g * out,)          # d/dx e^x = e^x, the output
+
+
+def log(x):
+    """Natural logarithm."""
+    return _unary(np.log, x, LOG_VJPS, "log")
+
+
+LOG_VJPS = (lambda g, out, x: g / x,)            # d/dx log x = 1/x
+
+
+def sqrt(x):
+    """Square root."""
+    return _unary(np.sqrt, x, SQRT_VJPS, "sqrt")
+
+
+SQRT_VJPS = (lambda g, out, x: g * 0.5 / out,)   # d/dx sqrt x = 1 / (2 sqrt x); inf at 0
+
+
+def abs(x):
+    """Absolute value; its gradient at 0 is 0."""
+    return _unary(np.abs, x, ABS_VJPS, "abs")
+
+
+ABS_VJPS = (lambda g, out, x: g * np.sign(_raw(x)),)
+
+
+def tanh(x):
+    """Hyperbolic tangent."""
+    return _unary(np.tanh, x, TANH_VJPS, "tanh")
+
+
+TANH_VJPS = (lambda g, out, x: g * (1 - out * out),)      # 1 - tanh^2
+
+
+def _stable_sigmoid(x):
+    return np.exp(-np.logaddexp(0, -x))  # 1 / (1 + e^-x) without overflow
+
+
+def sigmoid(x):
+    """Logistic sigmoid 1 / (1 + e^-x), finite for any x."""
+    return _unary(_stable_sigmoid, x, SIGMOID_VJPS, "sigmoid")
+
+
+SIGMOID_VJPS = (lambda g, out, x: g * out * (1 - out),)   # s (1 - s)
+
+
+def relu(x):
+    """max(x, 0); its gradient at 0 is 0."""
+    return _unary(_relu_forward, x, RELU_VJPS, "relu")
+
+
+def _relu_forward(x):
+    return np.maximum(x, 0)
+
+
+RELU_VJPS = (lambda g, out, x: g * (_raw(x) > 0),)
+
+
+def clip(x, a_min=None, a_max=None):
+    """Limit values to [a_min, a_max] (constants); gradient 1 inside, 0 outside."""
+    x = _as_tensor(x)
+    low, high = _raw(a_min), _raw(a_max)
+    data = np.clip(x.data, low, high)
+
+    def clip_vjp(g, out, x):
+        inside = np.ones(np.shape(_raw(x)), dtype=bool)
+        if low is not None:
+            inside &= _raw(x) >= low
+        if high is not None:
+            inside &= _raw(x) <= high
+        return g * inside
+
+    return _record(data, (x,), (clip_vjp,), "clip")
+
+
+# ---------------------------------------------------------------------------
+# Reductions.
+# ---------------------------------------------------------------------------
+
+def _reduced_axes(ndim, axis, op):
+    """Normalise ``axis`` (None, int or tuple) to a tuple of non-negative axes."""
+    axes = range(ndim) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+    result = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
+            raise np.exceptions.AxisError(
+                f"{op}: axis {axis!r} is out of range for a tensor with {ndim} dimensions"
+            )
+        result.append(int(a) % ndim)
+    return tuple(result)
+
+
+def _kept_shape(shape, axis, op="sum"):
+    axes = _reduced_axes(len(shape), axis, op)
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def sum(x, axis=None, keepdims=False):
+    """Sum over ``axis`` (None: all axes; int or tuple), NumPy style."""
+    x = _as_tensor(x)
+    kept = _kept_shape(x.shape, axis, "sum")
+
+    def sum_vjp(g, out, x):  # every input entry receives the cotangent of its sum
+        return np.broadcast_to(g.reshape(kept), x.shape)
+
+    return _record(np.sum(x.data, axis=axis, keepdims=keepdims), (x,), (sum_vjp,), "sum")
+
+
+def mean(x, axis=None, keepdims=False):
+    """Mean over ``axis``; composed as sum / count."""
+    x = _as_tensor(x)
+    count = 1
+    for i in _reduced_axes(x.ndim, axis, "mean"):
+        count *= x.shape[i]
+    return div(sum(x, axis=axis, keepdims=keepdims), count)
+
+
+def _extremum(reduce, x, axis, keepdims, op):
+    x = _as_tensor(x)
+    kept = _kept_shape(x.shape, axis, op)
+    if x.size == 0:
+        raise ValueError(f"{op}: cannot reduce an empty tensor ({describe(x)})")
+
+    def extremum_vjp(g, out, x):  # the winners share the cotangent equally
+        winners = _raw(x) == np.reshape(_raw(out), kept)
+        share = (winners / winners.sum(axis=axis, keepdims=True)).astype(_raw(x).dtype)
+        return np.broadcast_to(g.reshape(kept), x.shape) * share
+
+    return _record(reduce(x.data, axis=axis, keepdims=keepdims), (x,), (extremum_vjp,), op)
+
+
+def max(x, axis=None, keepdims=False):
+    """Maximum over ``axis``; tied maxima share the gradient equally."""
+    return _extremum(np.max, x, axis, keepdims, "max")
+
+
+def min(x, axis=None, keepdims=False):
+    """Minimum over ``axis``; tied minima share the gradient equally."""
+    return _extremum(np.min, x, axis, keepdims, "min")
+
+
+# ---------------------------------------------------------------------------
+# Linear algebra.
+# ---------------------------------------------------------------------------
+
+def _swap_last(x):
+    return x.swapaxes(-1, -2)
+
+
+def _matmul_a_vjp(g, out, a, b):
+    if b.ndim == 1:                           # out (..., n) = a (..., n, k) @ b (k,)
+        ga = g.reshape(g.shape + (1,)) * b    # outer product (..., n, 1) * (k,)
+    else:
+        if a.ndim == 1:                       # treat a as (1, k), out (..., m) as (..., 1, m)
+            g = g.reshape(g.shape[:-1] + (1, g.shape[-1]))
+        ga = g @ _swap_last(b)                # dL/dA = G Bᵀ
+        if a.ndim == 1:
+            ga = ga.reshape(ga.shape[:-2] + (ga.shape[-1],))
+    return unbroadcast(ga, a.shape)
+
+
+def _matmul_b_vjp(g, out, a, b):
+    if a.ndim == 1:                           # out (..., m) = a (k,) @ b (..., k, m)
+        if b.ndim == 1:
+            gb = g * a
+        else:
+            gb = a.reshape(a.shape + (1,)) * g.reshape(g.shape[:-1] + (1, g.shape[-1]))
+    else:
+        if b.ndim == 1:                       # treat b as (k, 1), out (..., n) as (..., n, 1)
+            g = g.reshape(g.shape + (1,))
+        gb = _swap_last(a) @ g                # dL/dB = Aᵀ G
+        if b.ndim == 1:
+            gb = gb.reshape(gb.shape[:-1])
+    return unbroadcast(gb, b.shape)
+
+
+MATMUL_VJPS = (_matmul_a_vjp, _matmul_b_vjp)
+
+
+def matmul(a, b):
+    """Matrix product with NumPy's rules: 1-D operands, 2-D, and broadcast batches (..., n, k) @ (..., k, m)."""
+    a, b = _pair(a, b)
+    try:
+        data = np.matmul(a.data, b.data)
+    except ValueError:
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(
+                f"matmul needs operands with at least 1 dimension, got shapes {a.shape} and "
+                f"{b.shape}; use * to multiply by a scalar"
+            ) from None
+        inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+        raise ValueError(
+            f"matmul: shapes {a.shape} and {b.shape} do not match: the last axis of the first "
+            f"({a.shape[-1]}) must equal the {'first' if b.ndim == 1 else 'second-to-last'} axis "
+            f"of the second ({inner_b}), and batch axes {a.shape[:-2]} and {b.shape[:-2]} must "
+            "broadcast"
+        ) from None
+    return _record(data, (a, b), MATMUL_VJPS, "matmul")
+
+
+# ---------------------------------------------------------------------------
+# Shape.
+# ---------------------------------------------------------------------------
+
+def _shape_arguments(shape, more):
+    if more:
+        return (shape, *more)
+    return tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+
+
+def reshape(x, shape, *more):
+    """Reshape (``x.reshape(2, -1)`` or ``reshape(x, (2, -1))``)."""
+    x = _as_tensor(x)
+    shape = _shape_arguments(shape, more)
+    try:
+        data = x.data.reshape(shape)
+    except ValueError:
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} (size {x.size}) "
+                         f"into shape {shape}") from None
+    return _record(data, (x,), RESHAPE_VJPS, "reshape")
+
+
+RESHAPE_VJPS = (lambda g, out, x: g.reshape(x.shape),)
+
+
+def transpose(x, axes=None, *more):
+    """Permute axes; no ``axes`` reverses them (like ``x.T``)."""
+    x = _as_tensor(x)
+    if axes is not None:
+        axes = _shape_arguments(axes, more)
+        if sorted(int(a) % builtins.max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the "
+                             f"{x.ndim} axes of a tensor of shape {x.shape}")
+    inverse = None if axes is None else tuple(np.argsort([int(a) % x.ndim for a in axes]))
+    vjps = (lambda g, out, x: g.transpose(inverse),)
+    return _record(x.data.transpose(axes), (x,), vjps, "transpose")
+
+
+def swapaxes(x, axis1, axis2):
+    """Exchange two axes (a transpose)."""
+    x = _as_tensor(x)
+    order = list(range(x.ndim))
+    axis1, axis2 = _reduced_axes(x.ndim, (axis1, axis2), "swapaxes")
+    order[axis1], order[axis2] = order[axis2], order[axis1]
+    return transpose(x, tuple(order))
+
+
+def expand_dims(x, axis):
+    """Insert axes of length 1 at ``axis`` (int or tuple)."""
+    x = _as_tensor(x)
+    return _record(np.expand_dims(x.data, axis), (x,), RESHAPE_VJPS, "expand_dims")
+
+
+def squeeze(x, axis=None):
+    """Remove axes of length 1 (all of them, or those in ``axis``)."""
+    x = _as_tensor(x)
+    try:
+        data = np.squeeze(x.data, axis)
+    except ValueError:
+        raise ValueError(f"squeeze: axis {axis} of a tensor of shape {x.shape} does not have "
+                         "length 1") from None
+    return _record(data, (x,), RESHAPE_VJPS, "squeeze")
+
+
+def broadcast_to(x, shape):
+    """Broadcast to ``shape`` (a read-only view forward; sums back in the VJP)."""
+    x = _as_tensor(x)
+    shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+    try:
+        data = np.broadcast_to(x.data, shape)
+    except ValueError:
+        raise ValueError(f"broadcast_to: a tensor of shape {x.shape} cannot be broadcast to "
+                         f"shape {shape}") from None
+    return _record(data, (x,), BROADCAST_TO_VJPS, "broadcast_to")
+
+
+BROADCAST_TO_VJPS = (lambda g, out, x: unbroadcast(g, x.shape),)
+
+
+def _plain_index(index):
+    """Replace Tensors inside an index by their arrays."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+_BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
+
+
+def _is_basic(index):
+    """Basic indexing (ints, slices, None, ...) never selects one element twice."""
+    if isinstance(index, tuple):
+        return builtins.all(isinstance(i, _BASIC) and not isinstance(i, bool) for i in index)
+    return isinstance(index, _BASIC) and not isinstance(index, bool)
+
+
+def getitem(x, index):
+    """``x[index]``: basic and advanced indexing; the VJP scatter-adds, so repeats accumulate."""
+    x = _as_tensor(x)
+    index = _plain_index(index)
+    try:
+        data = x.data[index]
+    except IndexError as error:
+        raise IndexError(f"index {index!r} is invalid for a tensor of shape {x.shape}: {error}") from None
+    vjps = (lambda g, out, x: scatter_add(g, index, x.shape),)
+    return _record(data, (x,), vjps, "getitem")
+
+
+def scatter_add(g, index, shape):
+    """Zeros of ``shape`` with ``g`` added at ``index`` (the transpose of ``getitem``).
+
+    On arrays it is plain NumPy; on Tensors it is recorded, with ``getitem`` as its VJP.
+    """
+    values = _raw(g)
+    result = np.zeros(shape, dtype=values.dtype)
+    if _is_basic(index):
+        result[index] = values
+    else:
+        np.add.at(result, index, values)
+    if not isinstance(g, Tensor):
+        return result
+    return _record(result, (g,), (lambda gg, out, g: gg[index],), "scatter_add")
+
+
+def concatenate(tensors, axis=0):
+    """Join tensors along an existing axis."""
+    tensors = tuple(_as_tensor(t) for t in tensors)
+    if axis is None:
+        return concatenate([reshape(t, -1) for t in tensors], 0)
+    try:
+        data = np.concatenate([t.data for t in tensors], axis=axis)
+    except ValueError:
+        raise ValueError(f"concatenate along axis {axis}: shapes {[t.shape for t in tensors]} "
+                         "must agree on every other axis") from None
+    axis = axis % data.ndim
+    vjps, start = [], 0
+    for t in tensors:
+        part = (slice(None),) * axis + (slice(start, start + t.shape[axis]),)
+        vjps.append(lambda g, out, *inputs, part=part: g[part])
+        start += t.shape[axis]
+    return _record(data, tensors, tuple(vjps), "concatenate")
+
+
+def stack(tensors, axis=0):
+    """Join same-shape tensors along a new axis."""
+    tensors = tuple(_as_tensor(t) for t in tensors)
+    try:
+        data = np.stack([t.data for t in tensors], axis=axis)
+    except ValueError:
+        raise ValueError(f"stack: all tensors need the same shape, got {[t.shape for t in tensors]}") from None
+    axis = axis % data.ndim
+    vjps = tuple(lambda g, out, *inputs, part=(slice(None),) * axis + (i,): g[part]
+                 for i in range(len(tensors)))
+    return _record(data, tensors, vjps, "stack")
+
+
+# ---------------------------------------------------------------------------
+# Non-differentiable helpers: results are constants.
+# ---------------------------------------------------------------------------
+
+def _comparison(ufunc):
+    def compare(a, b):
+        a, b = _pair(a, b)
+        return _constant(ufunc(a.data, b.data))
+
+    compare.__name__ = ufunc.__name__
+    return compare
+
+
+# ---------------------------------------------------------------------------
+# NumPy calls on Tensors (np.exp(x), np.sum(x), ndarray * x) come back here.
+# ---------------------------------------------------------------------------
+
+_UFUNCS = {
+    np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.power: pow,
+    np.negative: neg, np.exp: exp, np.log: log, np.sqrt: sqrt, np.absolute: abs,
+    np.tanh: tanh, np.maximum: maximum, np.minimum: minimum, np.matmul: matmul,
+}
+# Piecewise constant: their gradient is zero, so the result is a constant tensor.
+_CONSTANT_UFUNCS = {
+    np.sign, np.floor, np.ceil, np.rint, np.trunc, np.isnan, np.isinf, np.isfinite,
+    np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
+    np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.signbit,
+}
+_FUNCTIONS = {
+    np.sum: sum, np.mean: mean, np.max: max, np.amax: max, np.min: min, np.amin: min,
+    np.reshape: reshape, np.transpose: transpose, np.swapaxes: swapaxes,
+    np.expand_dims: expand_dims, np.squeeze: squeeze, np.broadcast_to: broadcast_to,
+    np.where: where, np.concatenate: concatenate, np.stack: stack, np.clip: clip,
+}
+
+
+def _unwrap(value):
+    """Replace Tensors (also inside lists and tuples) by their arrays; report if any required grad."""
+    if isinstance(value, Tensor):
+        return value.data, value.requires_grad
+    if isinstance(value, (list, tuple)):
+        items = [_unwrap(v) for v in value]
+        return type(value)(v for v, _ in items), builtins.any(r for _, r in items)
+    return value, False
+
+
+def dispatch_ufunc(ufunc, method, inputs, kwargs):
+    if method == "__call__" and not kwargs and ufunc in _UFUNCS:
+        return _UFUNCS[ufunc](*inputs)
+    arrays, tracked = _unwrap(inputs)
+    if tracked and not (method == "__call__" and ufunc in _CONSTANT_UFUNCS):
+        raise TypeError(
+            f"np.{ufunc.__name__} ({method}) has no gradient rule in autograd and an input "
+            "requires grad; use the autograd function of that name, or apply it to x.data "
+            "for a constant result"
+        )
+    kwargs = {k: _unwrap(v)[0] for k, v in kwargs.items()}
+    result = getattr(ufunc, method)(*arrays, **kwargs)
+    return _constant(result) if isinstance(result, (np.ndarray, np.generic)) else result
+
+
+def dispatch_function(function, args, kwargs):
+    if function in _FUNCTIONS:
+        return _FUNCTIONS[function](*args, **kwargs)
+    arrays, tracked = _unwrap(args)
+    keywords, tracked_keywords = _unwrap(tuple(kwargs.values()))
+    if tracked or tracked_keywords:
+        if function.__name__ not in _CONSTANT_FUNCTIONS:
+            raise TypeError(
+                f"np.{function.__name__} has no gradient rule in autograd and an input requires "
+                "grad; apply it to x.data (or x.detach()) for a constant result"
+            )
+    return function(*arrays, **dict(zip(kwargs, keywords)))
+
+
+# NumPy functions that are fine on tensors that require grad: they return plain arrays
+# or booleans that carry no gradient (argmax, comparisons, shape queries...).
+_CONSTANT_FUNCTIONS = {
+    "argmax", "argmin", "argsort", "allclose", "isclose", "array_equal", "shape", "ndim",
+    "size", "count_nonzero", "nonzero", "any", "all", "result_type", "array_repr", "array_str",
+    "may_share_memory", "shares_memory", "round", "around", "copyto", "zeros_like",
+    "ones_like", "empty_like", "full_like",
+}
+
+
+# ---------------------------------------------------------------------------
+# Tensor operators and methods.
+# ---------------------------------------------------------------------------
+
+def _immutable(self, index, value):
+    raise TypeError(
+        "Tensors do not support item assignment (it would silently change saved values); "
+        "build a new tensor with ag.where / ag.concatenate, or write to x.data outside any graph"
+    )
+
+
+def bind_methods(cls):
+    """Attach operators and methods to Tensor; each is one of the primitives above."""
+    methods = {
+        "__add__": add, "__radd__": add, "__mul__": mul, "__rmul__": mul,
+        "__sub__": sub, "__rsub__": lambda self, other: sub(other, self),
+        "__truediv__": div, "__rtruediv__": lambda self, other: div(other, self),
+        "__pow__": pow, "__rpow__": lambda self, other: pow(other, self),
+        "__matmul__": matmul, "__rmatmul__": lambda self, other: matmul(other, self),
+        "__neg__": neg, "__pos__": lambda self: self, "__abs__": abs,
+        "__getitem__": getitem, "__setitem__": _immutable,
+        "__lt__": _comparison(np.less), "__le__": _comparison(np.less_equal),
+        "__gt__": _comparison(np.greater), "__ge__": _comparison(np.greater_equal),
+        "__eq__": _comparison(np.equal), "__ne__": _comparison(np.not_equal),
+        "exp": exp, "log": log, "sqrt": sqrt, "abs": abs, "tanh": tanh, "sigmoid": sigmoid,
+        "relu": relu, "clip": clip, "sum": sum, "mean": mean, "max": max, "min": min,
+        "reshape": reshape, "transpose": transpose, "swapaxes": swapaxes,
+        "expand_dims": expand_dims, "squeeze": squeeze, "broadcast_to": broadcast_to,
+        "matmul": matmul, "maximum": maximum, "minimum": minimum,
+        "argmax": lambda self, axis=None: np.argmax(self.data, axis=axis),
+        "argmin": lambda self, axis=None: np.argmin(self.data, axis=axis),
+        "astype": lambda self, dtype: _constant(self.data.astype(dtype)) if not self.requires_grad
+        else _cast(self, dtype),
+    }
+    for name, function in methods.items():
+        setattr(cls, name, function)
+    cls.T = property(transpose, doc="The tensor with its axes reversed.")
+
+
+def _cast(x, dtype):
+    """Change the floating dtype; the gradient is cast back."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"astype: a tensor that requires grad can only be cast to a floating "
+                        f"dtype, got {dtype}")
+    source = x.dtype
+    return _record(x.data.astype(dtype), (x,), (lambda g, out, x: g.astype(source),), "astype")

@@ -1,0 +1,219 @@
+"""Grad mode and the tape: recording order, and running it backwards.
+
+A tensor produced by a recorded primitive *is* a node of the tape. It keeps
+
+    _parents   the input tensors (the edges of the graph),
+    _vjps      one vector-Jacobian function per input,
+    _seq       a number from a counter that only grows.
+
+Sorting nodes by ``_seq`` gives the order they were recorded in: that list is the
+tape (a Wengert list). ``backward`` gathers the nodes reachable from the output
+without recursion, sorts them by decreasing ``_seq`` and runs their VJPs, summing
+the cotangents of any tensor used more than once.
+
+The graph is owned by the output: every node holds its parents, nothing holds a
+node's consumers, so dropping the output frees everything only it reaches.
+
+A VJP has the signature ``vjp(g, out, *inputs) -> cotangent for one input`` and
+is written with operations that work on both NumPy arrays and Tensors. First-order
+backward passes plain arrays (fast, nothing recorded); ``create_graph=True`` passes
+the Tensors themselves with grad mode on, so the VJPs are recorded like any other
+computation and can be differentiated again.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import operator
+import threading
+
+import numpy as np
+
+__all__ = ["no_grad", "enable_grad", "is_grad_enabled", "backward", "gradients"]
+
+
+# ---------------------------------------------------------------------------
+# Grad mode: one flag per thread.
+# ---------------------------------------------------------------------------
+
+class _GradMode(threading.local):
+    enabled = True  # class attribute: the starting value in every new thread
+
+
+_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """True when operations on tensors that require grad are being recorded."""
+    return _mode.enabled
+
+
+class _SetGradMode:
+    """Context manager and decorator that sets grad mode for the current thread."""
+
+    _value = True
+
+    def __enter__(self):
+        self._previous = _mode.enabled
+        _mode.enabled = self._value
+
+    def __exit__(self, *exc_info):
+        _mode.enabled = self._previous
+
+    def __call__(self, function):
+        # A fresh instance per call keeps decorated functions re-entrant and thread-safe.
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return function(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_SetGradMode):
+    """Turn recording off in this thread: ``with ag.no_grad(): ...`` or ``@ag.no_grad()``."""
+
+    _value = False
+
+
+class enable_grad(_SetGradMode):
+    """Turn recording back on in this thread (inside ``no_grad``, for instance)."""
+
+    _value = True
+
+
+# ---------------------------------------------------------------------------
+# The tape.
+# ---------------------------------------------------------------------------
+
+next_sequence_number = itertools.count().__next__
+
+
+def _released_vjp(*_):  # marks a node whose saved values were freed by backward
+    raise AssertionError("unreachable")
+
+
+RELEASED = (_released_vjp,)
+_by_sequence = operator.attrgetter("_seq")
+
+
+def _gather(root, stop_at):
+    """Nodes reachable from ``root`` (newest first) and the leaves that require grad."""
+    nodes, leaves = [], []
+    seen = {id(root)}
+    stack = [root]
+    while stack:
+        tensor = stack.pop()
+        vjps = tensor._vjps
+        if vjps is None or id(tensor) in stop_at:
+            leaves.append(tensor)
+            continue
+        if vjps is RELEASED:
+            raise RuntimeError(
+                f"backward through a graph a second time: the values that {tensor._op!r} saved "
+                "for backward were freed by the first backward. Pass retain_graph=True to "
+                "the first backward() if you need to run backward through this graph again."
+            )
+        nodes.append(tensor)
+        for parent in tensor._parents:
+            if parent.requires_grad and id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append(parent)
+    nodes.sort(key=_by_sequence, reverse=True)
+    return nodes, leaves
+
+
+def _run(root, seed, stop_at, retain_graph, create_graph):
+    """Run the tape backwards from ``root``; return ({id: cotangent}, leaves)."""
+    nodes, leaves = _gather(root, stop_at)
+    cotangents = {id(root): seed}
+    for node in nodes:
+        g = cotangents.pop(id(node), None)
+        parents = node._parents
+        if g is not None:
+            if create_graph:
+                args = (node, *parents)
+            else:
+                args = (node.data, *[parent.data for parent in parents])
+            for parent, vjp in zip(parents, node._vjps):
+                if parent.requires_grad:
+                    contribution = vjp(g, *args)
+                    key = id(parent)
+                    previous = cotangents.get(key)
+                    cotangents[key] = contribution if previous is None else previous + contribution
+        if not retain_graph:
+            node._parents = ()
+            node._vjps = RELEASED
+    return cotangents, leaves
+
+
+def _seed_for(output, grad, create_graph):
+    from autograd.tensor import Tensor  # tape sits below tensor; only needed here
+
+    if grad is None:
+        if output.size != 1 or output.ndim != 0:
+            raise RuntimeError(
+                f"backward() without a gradient needs a scalar output, got shape {output.shape}. "
+                f"Pass the gradient of the final result with respect to this tensor, an array of "
+                f"shape {output.shape}: y.backward(np.ones({output.shape}))."
+            )
+        seed = np.ones_like(output.data)
+    else:
+        seed = grad.data if isinstance(grad, Tensor) else np.asarray(grad, dtype=output.dtype)
+        if seed.shape != output.shape:
+            raise ValueError(
+                f"backward(grad): grad has shape {seed.shape} but the output has shape "
+                f"{output.shape}; they must match."
+            )
+    if create_graph:
+        return grad if isinstance(grad, Tensor) else Tensor(seed)
+    return seed
+
+
+def backward(output, grad=None, retain_graph=False, create_graph=False):
+    """Accumulate d(output)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
+    if not output.requires_grad:
+        raise RuntimeError(
+            "backward() on a tensor that does not require grad: no input of the computation "
+            "had requires_grad=True (or it ran under no_grad())."
+        )
+    seed = _seed_for(output, grad, create_graph)
+    retain_graph = retain_graph or create_graph
+    with (enable_grad() if create_graph else no_grad()):
+        cotangents, leaves = _run(output, seed, (), retain_graph, create_graph)
+    for leaf in leaves:
+        g = cotangents.get(id(leaf))
+        if g is None:
+            continue
+        if not create_graph:
+            g = np.asarray(g, dtype=leaf.dtype)
+        if leaf.grad is None:
+            leaf.grad = g.copy() if isinstance(g, np.ndarray) else g
+        else:
+            leaf.grad = leaf.grad + g
+
+
+def gradients(output, inputs, grad=None, retain_graph=False, create_graph=False):
+    """d(output)/d(input) for each tensor in ``inputs`` (zeros where it does not depend).
+
+    Returns arrays, or Tensors connected to the graph when ``create_graph`` is True.
+    Nothing is accumulated into ``.grad``. Used by the functional transforms.
+    """
+    from autograd.tensor import Tensor
+
+    seed = _seed_for(output, grad, create_graph)
+    stop_at = {id(tensor) for tensor in inputs}
+    if output.requires_grad and id(output) not in stop_at:
+        with (enable_grad() if create_graph else no_grad()):
+            cotangents, _ = _run(output, seed, stop_at, retain_graph or create_graph, create_graph)
+    else:
+        cotangents = {id(output): seed}
+    results = []
+    for tensor in inputs:
+        g = cotangents.get(id(tensor))
+        if g is None:
+            g = np.zeros(tensor.shape, dtype=tensor.dtype)
+            g = Tensor(g) if create_graph else g
+        results.append(g)
+    return results

@@ -1,0 +1,189 @@
+"""The Tensor: an ndarray, an optional gradient, and (if recorded) its place on the tape.
+
+Operators and methods are bound at the bottom of this file to the primitives in
+``primitives.py``, where every forward sits next to its VJP.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograd import tape
+
+__all__ = ["Tensor", "tensor"]
+
+
+def _check_can_require_grad(dtype):
+    if dtype.kind != "f":
+        raise TypeError(
+            f"only floating-point tensors can require grad, got dtype {dtype}. "
+            "Create it from floats (ag.tensor([1.0, 2.0])) or pass dtype=np.float64 / np.float32."
+        )
+
+
+class Tensor:
+    """An n-d array (0-d included) that can record the operations applied to it.
+
+    >>> x = Tensor([[1.0, 2.0]], requires_grad=True)
+    >>> y = (x.exp().sum(axis=1) / 3).log().sum()
+    >>> y.backward()
+    >>> x.grad.shape
+    (1, 2)
+
+    ``data`` is the NumPy array (results of 0-d operations may be NumPy scalars,
+    which behave as 0-d arrays). ``grad`` is filled by ``backward`` for leaves that
+    require grad: an array of the tensor's shape and dtype, accumulated across calls
+    until you set it to ``None``.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_vjps", "_seq", "_op", "__weakref__")
+    __array_priority__ = 1000
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        array = np.array(data, dtype=dtype)  # a copy: later changes to `data` cannot reach the tape
+        if array.dtype.kind not in "fiub":
+            raise TypeError(
+                f"a Tensor holds numbers (float, int or bool); got {type(data).__name__} giving "
+                f"an array of dtype {array.dtype}" + (f": {data!r:.80}" if array.dtype == object else "")
+            )
+        if requires_grad:
+            _check_can_require_grad(array.dtype)
+        self.data = array
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._parents = ()
+        self._vjps = None
+        self._seq = -1
+        self._op = None
+
+    @classmethod
+    def _from_op(cls, data, parents, vjps, op):
+        """The output of a primitive; the one place that decides whether it is recorded."""
+        out = cls.__new__(cls)
+        out.data = data
+        out.grad = None
+        if tape._mode.enabled:
+            for parent in parents:
+                if parent.requires_grad:
+                    out.requires_grad = True
+                    out._parents = parents
+                    out._vjps = vjps
+                    out._seq = tape.next_sequence_number()
+                    out._op = op
+                    return out
+        out.requires_grad = False
+        out._parents = ()
+        out._vjps = None
+        out._seq = -1
+        out._op = op
+        return out
+
+    @classmethod
+    def _constant(cls, data):
+        """Wrap an array or NumPy scalar without copying; never requires grad."""
+        out = cls.__new__(cls)
+        out.data = data
+        out.grad = None
+        out.requires_grad = False
+        out._parents = ()
+        out._vjps = None
+        out._seq = -1
+        out._op = None
+        return out
+
+    # -- array attributes ---------------------------------------------------
+    shape = property(lambda self: self.data.shape, doc="Tuple of dimensions, as in NumPy.")
+    dtype = property(lambda self: self.data.dtype, doc="NumPy dtype of the data.")
+    ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
+    size = property(lambda self: self.data.size, doc="Number of elements.")
+
+    @property
+    def is_leaf(self) -> bool:
+        """True unless this tensor was produced by a recorded operation."""
+        return self._vjps is None
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __hash__(self):
+        return id(self)
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.data)
+
+    def __int__(self):
+        return int(self.data)
+
+    # -- NumPy interop ------------------------------------------------------
+    def __array__(self, dtype=None, copy=None):
+        if copy:
+            return np.array(self.data, dtype=dtype)
+        return np.asarray(self.data, dtype=dtype)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from autograd import primitives
+
+        return primitives.dispatch_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, function, types, args, kwargs):
+        from autograd import primitives
+
+        return primitives.dispatch_function(function, args, kwargs)
+
+    def item(self):
+        """The single element as a Python number."""
+        return self.data.item()
+
+    def numpy(self):
+        """The data as an ndarray (shared, not copied; no gradient flows through it)."""
+        return np.asarray(self.data)
+
+    def tolist(self):
+        return np.asarray(self.data).tolist()
+
+    def detach(self):
+        """A tensor sharing this one's data, cut from the tape."""
+        return Tensor._constant(self.data)
+
+    # -- autograd -------------------------------------------------------------
+    def backward(self, grad=None, retain_graph=False, create_graph=False):
+        """Accumulate the gradient of this tensor into ``.grad`` of every leaf it depends on.
+
+        A scalar output is seeded with 1; otherwise pass ``grad``, the gradient of the
+        final result with respect to this tensor (same shape). The saved values are
+        freed afterwards unless ``retain_graph=True``.
+        """
+        tape.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+
+    def __repr__(self):
+        body = np.array2string(np.asarray(self.data), separator=", ", prefix="Tensor(")
+        extras = [f"dtype={self.dtype}"]
+        if self.requires_grad:
+            extras.append("requires_grad=True")
+        if self._op is not None and self._vjps is not None:
+            extras.append(f"op={self._op}")
+        return f"Tensor({body}, {', '.join(extras)})"
+
+
+def tensor(data, requires_grad=False, dtype=None) -> Tensor:
+    """Create a tensor from a number, a (nested) list or an ndarray; the data is copied.
+
+    >>> x = tensor([1.0, 2.0], requires_grad=True)
+    """
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+# Operators and methods: each one is a primitive (or a composition) from primitives.py.
+from autograd import primitives as _p  # noqa: E402  (primitives needs the class above)
+
+_p.bind_methods(Tensor)

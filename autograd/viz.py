@@ -1,0 +1,1 @@
+"""The tape made visible (issue 7)."""
