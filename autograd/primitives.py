@@ -19,6 +19,7 @@ Broadcasting binary ops send their cotangent through the one ``unbroadcast``.
 from __future__ import annotations
 
 import builtins
+import operator
 
 import numpy as np
 
@@ -87,10 +88,10 @@ def unbroadcast(g, shape):
     return g.sum(axis=axes, keepdims=True).reshape(shape)
 
 
-def _binary(ufunc, a, b, vjps, op):
+def _binary(forward, a, b, vjps, op):
     a, b = _pair(a, b)
     try:
-        data = ufunc(a.data, b.data)
+        data = forward(a.data, b.data)
     except ValueError:
         raise ValueError(
             f"{op}: operands with shapes {a.shape} and {b.shape} cannot be broadcast together "
@@ -111,7 +112,7 @@ def _unary(function, x, vjps, op):
 
 def add(a, b):
     """a + b, broadcasting."""
-    return _binary(np.add, a, b, ADD_VJPS, "add")
+    return _binary(operator.add, a, b, ADD_VJPS, "add")
 
 
 ADD_VJPS = (lambda g, out, a, b: unbroadcast(g, a.shape),
@@ -120,7 +121,7 @@ ADD_VJPS = (lambda g, out, a, b: unbroadcast(g, a.shape),
 
 def sub(a, b):
     """a - b, broadcasting."""
-    return _binary(np.subtract, a, b, SUB_VJPS, "sub")
+    return _binary(operator.sub, a, b, SUB_VJPS, "sub")
 
 
 SUB_VJPS = (lambda g, out, a, b: unbroadcast(g, a.shape),
@@ -129,7 +130,7 @@ SUB_VJPS = (lambda g, out, a, b: unbroadcast(g, a.shape),
 
 def mul(a, b):
     """a * b, broadcasting."""
-    return _binary(np.multiply, a, b, MUL_VJPS, "mul")
+    return _binary(operator.mul, a, b, MUL_VJPS, "mul")
 
 
 MUL_VJPS = (lambda g, out, a, b: unbroadcast(g * b, a.shape),
@@ -138,7 +139,7 @@ MUL_VJPS = (lambda g, out, a, b: unbroadcast(g * b, a.shape),
 
 def div(a, b):
     """a / b, broadcasting."""
-    return _binary(np.true_divide, a, b, DIV_VJPS, "div")
+    return _binary(operator.truediv, a, b, DIV_VJPS, "div")
 
 
 DIV_VJPS = (lambda g, out, a, b: unbroadcast(g / b, a.shape),             # d(a/b)/da = 1/b
@@ -154,7 +155,7 @@ def pow(a, b):
             return g * exponent * a ** (exponent - 1) if exponent != 0 else g * 0
 
         return _record(a.data ** _as_tensor(b, a).data, (a,), (power_vjp,), "pow")
-    return _binary(np.power, a, b, POW_VJPS, "pow")
+    return _binary(operator.pow, a, b, POW_VJPS, "pow")
 
 
 def _pow_base_vjp(g, out, a, b):
@@ -328,19 +329,32 @@ def _reduced_axes(ndim, axis, op):
 
 
 def _kept_shape(shape, axis, op="sum"):
+    if axis is None:
+        return (1,) * len(shape)
     axes = _reduced_axes(len(shape), axis, op)
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _spread(g, kept, shape):
+    """Broadcast a reduction's cotangent (reshaped to ``kept``) back over ``shape``."""
+    if isinstance(g, Tensor):
+        return broadcast_to(g.reshape(kept), shape)
+    spread = np.empty(shape, dtype=g.dtype)  # faster than np.broadcast_to for small arrays
+    spread[...] = g.reshape(kept)
+    return spread
 
 
 def sum(x, axis=None, keepdims=False):
     """Sum over ``axis`` (None: all axes; int or tuple), NumPy style."""
     x = _as_tensor(x)
-    kept = _kept_shape(x.shape, axis, "sum")
+    if axis is not None:
+        _reduced_axes(x.ndim, axis, "sum")
 
     def sum_vjp(g, out, x):  # every input entry receives the cotangent of its sum
-        return np.broadcast_to(g.reshape(kept), x.shape)
+        kept = x.shape if keepdims else _kept_shape(x.shape, axis)
+        return _spread(g, kept, x.shape)
 
-    return _record(np.sum(x.data, axis=axis, keepdims=keepdims), (x,), (sum_vjp,), "sum")
+    return _record(x.data.sum(axis=axis, keepdims=keepdims), (x,), (sum_vjp,), "sum")
 
 
 def mean(x, axis=None, keepdims=False):
@@ -361,7 +375,7 @@ def _extremum(reduce, x, axis, keepdims, op):
     def extremum_vjp(g, out, x):  # the winners share the cotangent equally
         winners = _raw(x) == np.reshape(_raw(out), kept)
         share = (winners / winners.sum(axis=axis, keepdims=True)).astype(_raw(x).dtype)
-        return np.broadcast_to(g.reshape(kept), x.shape) * share
+        return _spread(g, kept, x.shape) * share
 
     return _record(reduce(x.data, axis=axis, keepdims=keepdims), (x,), (extremum_vjp,), op)
 

@@ -96,17 +96,18 @@ def _released_vjp(*_):  # marks a node whose saved values were freed by backward
 
 RELEASED = (_released_vjp,)
 _by_sequence = operator.attrgetter("_seq")
+_data_of = operator.attrgetter("data")
 
 
 def _gather(root, stop_at):
     """Nodes reachable from ``root`` (newest first) and the leaves that require grad."""
     nodes, leaves = [], []
-    seen = {id(root)}
+    seen = {root}
     stack = [root]
     while stack:
         tensor = stack.pop()
         vjps = tensor._vjps
-        if vjps is None or id(tensor) in stop_at:
+        if vjps is None or tensor in stop_at:
             leaves.append(tensor)
             continue
         if vjps is RELEASED:
@@ -117,31 +118,34 @@ def _gather(root, stop_at):
             )
         nodes.append(tensor)
         for parent in tensor._parents:
-            if parent.requires_grad and id(parent) not in seen:
-                seen.add(id(parent))
+            if parent.requires_grad and parent not in seen:
+                seen.add(parent)
                 stack.append(parent)
     nodes.sort(key=_by_sequence, reverse=True)
     return nodes, leaves
 
 
 def _run(root, seed, stop_at, retain_graph, create_graph):
-    """Run the tape backwards from ``root``; return ({id: cotangent}, leaves)."""
+    """Run the tape backwards from ``root``; return ({tensor: cotangent}, leaves).
+
+    Tensors hash by identity, so they key the dictionary of cotangents directly.
+    """
     nodes, leaves = _gather(root, stop_at)
-    cotangents = {id(root): seed}
+    cotangents = {root: seed}
+    pop, get = cotangents.pop, cotangents.get
     for node in nodes:
-        g = cotangents.pop(id(node), None)
+        g = pop(node, None)
         parents = node._parents
         if g is not None:
             if create_graph:
                 args = (node, *parents)
             else:
-                args = (node.data, *[parent.data for parent in parents])
+                args = (node.data, *map(_data_of, parents))
             for parent, vjp in zip(parents, node._vjps):
                 if parent.requires_grad:
                     contribution = vjp(g, *args)
-                    key = id(parent)
-                    previous = cotangents.get(key)
-                    cotangents[key] = contribution if previous is None else previous + contribution
+                    previous = get(parent)
+                    cotangents[parent] = contribution if previous is None else previous + contribution
         if not retain_graph:
             node._parents = ()
             node._vjps = RELEASED
@@ -149,26 +153,38 @@ def _run(root, seed, stop_at, retain_graph, create_graph):
 
 
 def _seed_for(output, grad, create_graph):
-    from autograd.tensor import Tensor  # tape sits below tensor; only needed here
-
+    """The cotangent that starts the walk: 1 for a scalar output, else ``grad``."""
+    make_tensor = type(output)._constant
     if grad is None:
-        if output.size != 1 or output.ndim != 0:
+        if output.ndim != 0:
             raise RuntimeError(
-                f"backward() without a gradient needs a scalar output, got shape {output.shape}. "
-                f"Pass the gradient of the final result with respect to this tensor, an array of "
-                f"shape {output.shape}: y.backward(np.ones({output.shape}))."
+                f"backward() without a gradient needs a scalar (0-d) output, got shape "
+                f"{output.shape}. Reduce it first (y.sum().backward()) or pass the gradient of "
+                f"the final result with respect to it: y.backward(np.ones({output.shape}))."
             )
-        seed = np.ones_like(output.data)
+        seed = output.dtype.type(1)
+    elif isinstance(grad, type(output)):
+        if create_graph:
+            return grad
+        seed = grad.data
     else:
-        seed = grad.data if isinstance(grad, Tensor) else np.asarray(grad, dtype=output.dtype)
-        if seed.shape != output.shape:
-            raise ValueError(
-                f"backward(grad): grad has shape {seed.shape} but the output has shape "
-                f"{output.shape}; they must match."
-            )
-    if create_graph:
-        return grad if isinstance(grad, Tensor) else Tensor(seed)
-    return seed
+        seed = np.asarray(grad, dtype=output.dtype)
+    if np.shape(seed) != output.shape:
+        raise ValueError(
+            f"backward(grad): grad has shape {np.shape(seed)} but the output has shape "
+            f"{output.shape}; they must match."
+        )
+    return make_tensor(np.asarray(seed)) if create_graph else seed
+
+
+def _walk(output, seed, stop_at, retain_graph, create_graph):
+    """``_run`` with grad mode on only when the VJPs themselves must be recorded."""
+    previous = _mode.enabled
+    _mode.enabled = create_graph
+    try:
+        return _run(output, seed, stop_at, retain_graph or create_graph, create_graph)
+    finally:
+        _mode.enabled = previous
 
 
 def backward(output, grad=None, retain_graph=False, create_graph=False):
@@ -179,19 +195,14 @@ def backward(output, grad=None, retain_graph=False, create_graph=False):
             "had requires_grad=True (or it ran under no_grad())."
         )
     seed = _seed_for(output, grad, create_graph)
-    retain_graph = retain_graph or create_graph
-    with (enable_grad() if create_graph else no_grad()):
-        cotangents, leaves = _run(output, seed, (), retain_graph, create_graph)
+    cotangents, leaves = _walk(output, seed, (), retain_graph, create_graph)
     for leaf in leaves:
-        g = cotangents.get(id(leaf))
+        g = cotangents.get(leaf)
         if g is None:
             continue
         if not create_graph:
-            g = np.asarray(g, dtype=leaf.dtype)
-        if leaf.grad is None:
-            leaf.grad = g.copy() if isinstance(g, np.ndarray) else g
-        else:
-            leaf.grad = leaf.grad + g
+            g = np.array(g, dtype=leaf.dtype)  # a copy: cotangents may be shared or read-only
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
 
 
 def gradients(output, inputs, grad=None, retain_graph=False, create_graph=False):
@@ -200,20 +211,20 @@ def gradients(output, inputs, grad=None, retain_graph=False, create_graph=False)
     Returns arrays, or Tensors connected to the graph when ``create_graph`` is True.
     Nothing is accumulated into ``.grad``. Used by the functional transforms.
     """
-    from autograd.tensor import Tensor
-
     seed = _seed_for(output, grad, create_graph)
-    stop_at = {id(tensor) for tensor in inputs}
-    if output.requires_grad and id(output) not in stop_at:
-        with (enable_grad() if create_graph else no_grad()):
-            cotangents, _ = _run(output, seed, stop_at, retain_graph or create_graph, create_graph)
+    stop_at = set(inputs)
+    if output.requires_grad and output not in stop_at:
+        cotangents, _ = _walk(output, seed, stop_at, retain_graph, create_graph)
     else:
-        cotangents = {id(output): seed}
+        cotangents = {output: seed}
+    make_tensor = type(output)._constant
     results = []
     for tensor in inputs:
-        g = cotangents.get(id(tensor))
+        g = cotangents.get(tensor)
         if g is None:
             g = np.zeros(tensor.shape, dtype=tensor.dtype)
-            g = Tensor(g) if create_graph else g
+            g = make_tensor(g) if create_graph else g
+        elif not create_graph:
+            g = np.asarray(g, dtype=tensor.dtype)
         results.append(g)
     return results
