@@ -1,18 +1,303 @@
-"""Composed functions: softmax, log_softmax, logsumexp, cross_entropy (issue 3)."""
+"""Composed functions: softmax, log_softmax, logsumexp and cross_entropy.
+
+``softmax``, ``log_softmax`` and ``logsumexp`` are built from primitives only, so the
+tape derives their gradients. For stability they subtract the maximum along ``axis``
+first, as a *constant*: softmax is shift-invariant, so the shift's true gradient
+contribution is exactly zero and leaving it off the tape changes nothing but speed.
+
+``cross_entropy`` follows ``torch.nn.functional.cross_entropy``. With ``fused=True``
+(the default) it runs the single primitive in ``fused.py``; with ``fused=False`` it
+builds the same loss from ``log_softmax``, indexing, multiply, sum and divide.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from autograd import fused
+from autograd.primitives import (
+    _as_tensor, describe, exp, getitem, log, reshape, sub, sum, transpose, where,
+)
+from autograd.tensor import Tensor
+
+__all__ = ["softmax", "log_softmax", "logsumexp", "cross_entropy"]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _floating(x):
+    """x as a Tensor; integer and bool input is promoted to float64, as np.exp would."""
+    x = _as_tensor(x)
+    if x.dtype.kind != "f":
+        x = Tensor._constant(x.data.astype(np.float64))
+    return x
+
+
+def _shifted(x, axis):
+    """x minus its maximum along ``axis``, the maximum taken as a constant (keepdims shape)."""
+    shift = fused.stable_shift(x.data, axis)
+    return sub(x, Tensor._constant(shift)), shift
+
+
+def _sum_kept(x, axis, kept_shape):
+    """sum(x, axis, keepdims=True), spelled as sum + reshape.
+
+    Works around the core's sum VJP with keepdims=True (it reshapes the cotangent to
+    the input's shape); see the issue 3 report.
+    """
+    return reshape(sum(x, axis=axis), kept_shape)
 
 
 def softmax(x, axis=-1):
-    raise NotImplementedError
+    """exp(x) / sum(exp(x)) along ``axis``: entries in [0, 1] that sum to 1 along ``axis``.
+
+    Shape: same as ``x``. ``axis`` is an int (or a tuple of ints). Finite for any
+    finite logits (the row maximum is subtracted first); its Jacobian per row is
+    ``diag(p) - p pᵀ``.
+
+    >>> import autograd as ag
+    >>> ag.softmax(ag.tensor([[1.0, 2.0, 3.0]])).data.round(3)
+    array([[0.09 , 0.245, 0.665]])
+    """
+    x = _floating(x)
+    shifted, shift = _shifted(x, axis)
+    unnormalised = exp(shifted)
+    return unnormalised / _sum_kept(unnormalised, axis, shift.shape)
 
 
 def log_softmax(x, axis=-1):
-    raise NotImplementedError
+    """log(softmax(x)) along ``axis``, computed as ``x - max - log(sum(exp(x - max)))``.
+
+    Shape: same as ``x``. Never takes the log of a rounded-to-zero probability, so it
+    stays finite for logits as far apart as 1e4 even in float32.
+
+    >>> import autograd as ag
+    >>> ag.log_softmax(ag.tensor([0.0, 1e4])).data
+    array([-10000.,      0.])
+    """
+    x = _floating(x)
+    shifted, shift = _shifted(x, axis)
+    return shifted - log(_sum_kept(exp(shifted), axis, shift.shape))
 
 
 def logsumexp(x, axis=-1, keepdims=False):
-    raise NotImplementedError
+    """log(sum(exp(x))) along ``axis`` without overflow.
 
+    Shape: ``x``'s shape with ``axis`` removed (kept as length 1 when ``keepdims``);
+    ``axis=None`` reduces everything. Its gradient is ``softmax(x, axis)``. A slice
+    that is all ``-inf`` gives ``-inf``.
+
+    >>> import autograd as ag
+    >>> ag.logsumexp(ag.tensor([[1000.0, 1000.0]]), axis=1).data.round(4)
+    array([1000.6931])
+    """
+    x = _floating(x)
+    shifted, shift = _shifted(x, axis)
+    total = sum(exp(shifted), axis=axis, keepdims=keepdims)
+    return log(total) + Tensor._constant(shift.reshape(total.shape))
+
+
+# ---------------------------------------------------------------------------
+# cross_entropy
+# ---------------------------------------------------------------------------
 
 def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mean",
                   label_smoothing=0.0, fused=True):
-    raise NotImplementedError
+    """Softmax cross-entropy with PyTorch's semantics (``torch.nn.functional.cross_entropy``).
+
+    Shapes (class axis 1, or 0 for 1-D logits):
+
+    ===================  ============================  ===========================
+    logits               class-index target (int)      class-probability target
+    ===================  ============================  ===========================
+    ``(C,)``             ``()``                        ``(C,)``
+    ``(N, C)``           ``(N,)``                      ``(N, C)``
+    ``(N, C, d1, ...)``  ``(N, d1, ...)``              ``(N, C, d1, ...)``
+    ===================  ============================  ===========================
+
+    - Index targets: ``l = -w[y] log p[y]``; positions where ``target == ignore_index``
+      contribute 0, and ``"mean"`` divides by the sum of ``w[y]`` over the others (their
+      count without ``weight``). If every position is ignored, ``"mean"`` is NaN (0/0)
+      and the gradient is zero.
+    - Probability targets: ``l = -sum_c w[c] y[c] log p[c]``; they need not sum to 1,
+      ``ignore_index`` does not apply, and ``"mean"`` divides by the number of positions.
+    - ``label_smoothing=eps``: index targets give ``(1 - eps) * nll + eps / C * smooth``
+      with ``smooth = -sum_c w[c] log p[c]``; probability targets become
+      ``(1 - eps) * y + eps / C``.
+    - ``reduction``: ``"mean"`` and ``"sum"`` give a 0-d tensor, ``"none"`` one loss per
+      position (the target's shape for index targets).
+    - ``weight`` (``(C,)``) and ``target`` are data: no gradient flows into them.
+    - ``fused=True`` runs one primitive whose VJP is ``(p * sum_c y~ - y~) / norm``
+      (``p - y`` for one-hot targets); ``fused=False`` composes the same loss from
+      primitives. Both give the same values and gradients.
+
+    Raises ``TypeError`` for non-float logits or a target of the wrong kind and
+    ``ValueError`` for shapes that do not fit or class indices out of range.
+
+    >>> import autograd as ag, numpy as np
+    >>> logits = ag.tensor([[2.0, 0.5, -1.0], [0.0, 1.0, 0.0]], requires_grad=True)
+    >>> loss = ag.cross_entropy(logits, np.array([0, 2]))
+    >>> loss.backward()                      # logits.grad == (softmax(logits) - one_hot) / 2
+    >>> round(loss.item(), 4)
+    0.8964
+    """
+    logits, target, kind, weight = _checked(logits, target, weight, ignore_index, reduction,
+                                            label_smoothing, fused)
+    label_smoothing = float(label_smoothing)
+    if fused:
+        return _fused_cross_entropy(logits, target, kind, weight, ignore_index, reduction,
+                                    label_smoothing)
+    return _composed_cross_entropy(logits, target, kind, weight, ignore_index, reduction,
+                                   label_smoothing)
+
+
+def _composed_cross_entropy(logits, target, kind, weight, ignore_index, reduction, smoothing):
+    """The loss from primitives, written as PyTorch states it; the tape finds the gradient."""
+    axis = 0 if logits.ndim == 1 else 1
+    classes = logits.shape[axis]
+    log_p = log_softmax(logits, axis=axis)
+    weight_along_classes = None
+    if weight is not None:
+        weight_along_classes = weight.reshape((classes,) + (1,) * (logits.ndim - axis - 1))
+
+    if kind == "probabilities":
+        y = target
+        if smoothing:
+            y = (1 - smoothing) * y + smoothing / classes
+        if weight_along_classes is not None:
+            y = y * weight_along_classes
+        per_position = -sum(log_p * y.astype(logits.dtype, copy=False), axis=axis)
+        return _reduce(per_position, reduction, per_position.size)
+
+    keep = target != ignore_index
+    safe_target = np.where(keep, target, 0)
+    grid = list(np.indices(target.shape, sparse=True))
+    grid.insert(axis, safe_target)
+    picked = getitem(log_p, tuple(grid))                # log p[n, y_n, d...]
+    target_weight = np.ones(target.shape, logits.dtype) if weight is None else weight[safe_target]
+    per_position = -(picked * target_weight)
+    if smoothing:
+        smooth = -sum(log_p if weight is None else log_p * weight_along_classes, axis=axis)
+        per_position = (1 - smoothing) * per_position + (smoothing / classes) * smooth
+    per_position = where(keep, per_position, 0)          # ignored positions: 0, and no gradient
+    return _reduce(per_position, reduction, target_weight[keep].sum(dtype=logits.dtype))
+
+
+def _reduce(per_position, reduction, denominator):
+    if reduction == "none":
+        return per_position
+    total = sum(per_position)
+    if reduction == "sum":
+        return total
+    if denominator == 0:  # nothing counted: NaN as in PyTorch (0/0), with a zero gradient
+        return total * np.nan
+    return total / denominator
+
+
+def _fused_cross_entropy(logits, target, kind, weight, ignore_index, reduction, smoothing):
+    """Move the class axis last, flatten to (positions, C) and run the fused primitive."""
+    axis = 0 if logits.ndim == 1 else 1
+    classes = logits.shape[axis]
+    positions_shape = logits.shape[:axis] + logits.shape[axis + 1:]
+    if logits.ndim > 2:
+        order = (0,) + tuple(range(2, logits.ndim)) + (1,)
+        logits = transpose(logits, order)
+    rows = reshape(logits, (-1, classes))
+    if kind == "probabilities":
+        if target.ndim > 2:
+            target = np.moveaxis(target, 1, -1)
+        effective = fused.probability_target(target.reshape(-1, classes), weight, smoothing,
+                                             rows.dtype)
+    else:
+        effective = fused.index_target(target.reshape(-1), classes, weight, ignore_index,
+                                       smoothing, rows.dtype)
+    loss = fused.softmax_cross_entropy(rows, effective, reduction)
+    if reduction == "none":
+        loss = reshape(loss, positions_shape)
+    return loss
+
+
+def _checked(logits, target, weight, ignore_index, reduction, label_smoothing, fused_flag):
+    """Validate every argument; return (logits Tensor, target array, kind, weight array)."""
+    logits = _as_tensor(logits)
+    if logits.dtype.kind != "f":
+        raise TypeError(f"cross_entropy: logits must be floating point, got {describe(logits)}")
+    if logits.ndim == 0:
+        raise ValueError("cross_entropy: logits must have shape (C,), (N, C) or (N, C, d1, ...), "
+                         f"got a 0-d tensor ({describe(logits)})")
+    axis = 0 if logits.ndim == 1 else 1
+    classes = logits.shape[axis]
+    if classes == 0:
+        raise ValueError(f"cross_entropy: logits have no classes (axis {axis} has length 0): "
+                         f"{describe(logits)}")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', "
+                         f"got {reduction!r}")
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
+        raise TypeError(f"cross_entropy: label_smoothing must be a number in [0, 1], "
+                        f"got {label_smoothing!r}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing!r}")
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
+        raise TypeError(f"cross_entropy: ignore_index must be an int, got {ignore_index!r}")
+    if not isinstance(fused_flag, (bool, np.bool_)):
+        raise TypeError(f"cross_entropy: fused must be True or False, got {fused_flag!r}")
+
+    target = _data_argument(target, "target")
+    positions_shape = logits.shape[:axis] + logits.shape[axis + 1:]
+    if target.dtype.kind in "iu":
+        kind = "indices"
+        if target.shape != positions_shape:
+            hint = (" (for class probabilities pass a float target)"
+                    if target.shape == logits.shape else "")
+            raise ValueError(
+                f"cross_entropy: class-index target of shape {target.shape} does not fit logits "
+                f"of shape {logits.shape}: expected shape {positions_shape}, the logits' shape "
+                f"without the class axis {axis}{hint}")
+        bad = ((target < 0) | (target >= classes)) & (target != ignore_index)
+        if bad.any():
+            position = tuple(int(i) for i in np.argwhere(bad)[0])
+            value = int(target[position])
+            where_text = f"target[{', '.join(map(str, position))}]" if position else "target"
+            raise ValueError(
+                f"cross_entropy: {where_text} = {value} is not a class index for logits of shape "
+                f"{logits.shape} with {classes} classes: expected 0 <= index < {classes} "
+                f"or ignore_index={ignore_index} ({int(bad.sum())} bad entries in all)")
+    elif target.dtype.kind == "f":
+        kind = "probabilities"
+        if target.shape != logits.shape:
+            hint = (" (for class indices pass an integer target)"
+                    if target.shape == positions_shape else "")
+            raise ValueError(
+                f"cross_entropy: class-probability target of shape {target.shape} does not fit "
+                f"logits of shape {logits.shape}: a float target must have the logits' "
+                f"shape{hint}")
+        target = target.astype(logits.dtype, copy=False)
+    else:
+        raise TypeError(
+            f"cross_entropy: target must hold class indices (integer dtype, shape "
+            f"{positions_shape}) or class probabilities (float dtype, shape {logits.shape}); "
+            f"got {describe(target)}")
+
+    if weight is not None:
+        weight = _data_argument(weight, "weight")
+        if weight.dtype.kind not in "fiu":
+            raise TypeError(f"cross_entropy: weight must be numeric, got {describe(weight)}")
+        if weight.shape != (classes,):
+            raise ValueError(f"cross_entropy: weight must have shape ({classes},), one entry per "
+                             f"class of logits {logits.shape}, got shape {weight.shape}")
+        weight = weight.astype(logits.dtype, copy=False)
+    return logits, target, kind, weight
+
+
+def _data_argument(value, name):
+    """The array behind ``target`` or ``weight``; these are data, not differentiated."""
+    if isinstance(value, Tensor):
+        if value.requires_grad:
+            raise TypeError(
+                f"cross_entropy: {name} requires grad, but the loss is not differentiated with "
+                f"respect to {name}; pass {name}.detach()")
+        return np.asarray(value.data)
+    return np.asarray(value)

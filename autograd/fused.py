@@ -1,0 +1,245 @@
+"""Fused primitives with their own VJP: softmax cross-entropy.
+
+Every option of ``cross_entropy`` (class weights, ignored positions, label smoothing,
+soft targets) comes down to an *effective target* ``Y~`` of shape (M, C) and a
+normaliser. With ``p = softmax(z)`` row by row,
+
+    loss_m = -sum_c Y~[m, c] log p[m, c] = (sum_c Y~[m, c]) log Z_m - sum_c Y~[m, c] z'[m, c]
+    dloss_m / dz[m, c] = p[m, c] * sum_c' Y~[m, c'] - Y~[m, c]
+
+where ``z' = z - max`` and ``Z_m = sum_c exp(z'[m, c])``. The second line is the
+classic ``p - y`` once ``Y~`` sums to 1; it is never assumed to.
+
+``Y~`` is described, not built: index targets keep one class and one weight per row
+(plus, with label smoothing, one row vector ``spread`` shared by every kept row), so
+no dense one-hot is ever made. Probability targets carry ``Y~`` itself.
+
+Speed: the forward writes ``z - max`` into one new buffer, reads what the loss needs
+from it, exponentiates it in place and keeps it (with the row sums) for the VJP, which
+turns that same buffer into the gradient. A second backward through a retained graph
+recomputes it from the logits.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from autograd.primitives import _as_tensor, describe, exp, reshape, scatter_add, sub, sum
+from autograd.tensor import Tensor
+
+__all__ = ["EffectiveTarget", "index_target", "probability_target", "softmax_cross_entropy",
+           "stable_shift"]
+
+
+def stable_shift(data, axis):
+    """The maximum of ``data`` along ``axis`` (keepdims), with non-finite maxima set to 0.
+
+    Subtracting it keeps ``exp`` from overflowing. A slice whose maximum is ``±inf`` or
+    NaN is shifted by 0 so that ``inf - inf`` does not turn a ``-inf`` row into NaN.
+    """
+    shift = np.max(data, axis=axis, keepdims=True, initial=-np.inf)
+    if not np.isfinite(shift).all():
+        shift = np.where(np.isfinite(shift), shift, 0).astype(shift.dtype, copy=False)
+    return shift
+
+
+class EffectiveTarget(NamedTuple):
+    """``Y~`` (M, C) for M rows of C classes, and the ``"mean"`` denominator.
+
+    Index targets set ``classes``/``class_weight`` (``Y~[m, classes[m]] += class_weight[m]``)
+    and, with label smoothing, ``spread`` (``Y~[m, :] += spread`` on kept rows).
+    Probability targets set ``dense`` (``Y~`` itself).
+    """
+
+    keep: np.ndarray                    # (M,) bool: False where the target is ignored
+    total: np.ndarray                   # (M,) sum_c Y~[m, c]
+    norm: object                        # denominator of "mean" (a NumPy scalar)
+    classes: Optional[np.ndarray] = None        # (M,) class per row (0 where ignored)
+    class_weight: Optional[np.ndarray] = None   # (M,) Y~ at that class (0 where ignored)
+    spread: Optional[np.ndarray] = None         # (C,) added to every kept row
+    dense: Optional[np.ndarray] = None          # (M, C)
+
+
+def index_target(classes, num_classes, weight=None, ignore_index=-100, label_smoothing=0.0,
+                 dtype=np.float64):
+    """``Y~`` for class indices (M,): ``(1-eps) w[y] onehot(y) + eps/C w``, 0 where ignored.
+
+    ``norm`` is the sum of ``w[y]`` over kept rows (their count without ``weight``),
+    PyTorch's denominator for both the plain and the smoothing term.
+
+    >>> index_target(np.array([2, -100]), 3).class_weight
+    array([1., 0.])
+    """
+    dtype = np.dtype(dtype)
+    keep = classes != ignore_index
+    safe_classes = np.where(keep, classes, 0).astype(np.intp, copy=False)
+    target_weight = keep.astype(dtype) if weight is None else np.where(keep, weight[safe_classes], 0)
+    target_weight = target_weight.astype(dtype, copy=False)
+    norm = target_weight.sum(dtype=dtype)
+    class_weight = target_weight
+    spread = None
+    total = class_weight
+    if label_smoothing:
+        class_weight = dtype.type(1 - label_smoothing) * target_weight
+        class_weights = np.ones(num_classes, dtype) if weight is None else weight
+        spread = (dtype.type(label_smoothing / num_classes) * class_weights).astype(dtype)
+        total = class_weight + keep * spread.sum(dtype=dtype)
+    return EffectiveTarget(keep=keep, total=total, norm=norm, classes=safe_classes,
+                           class_weight=class_weight, spread=spread)
+
+
+def probability_target(probabilities, weight=None, label_smoothing=0.0, dtype=np.float64):
+    """``Y~ = w * ((1-eps) y + eps/C)`` for probability targets (M, C); ``norm`` is M.
+
+    >>> probability_target(np.array([[0.5, 0.5]])).total
+    array([1.])
+    """
+    dtype = np.dtype(dtype)
+    y = probabilities.astype(dtype, copy=False)
+    rows, num_classes = y.shape
+    if label_smoothing:
+        y = dtype.type(1 - label_smoothing) * y + dtype.type(label_smoothing / num_classes)
+    if weight is not None:
+        y = y * weight.astype(dtype, copy=False)
+    return EffectiveTarget(keep=np.ones(rows, bool), total=y.sum(axis=1), norm=dtype.type(rows),
+                           dense=y)
+
+
+# Rows per block: a block of this many bytes stays in cache while it is shifted,
+# read, exponentiated and summed, instead of four passes over the whole array.
+_BLOCK_BYTES = 1 << 18
+
+
+def _exp_shifted(z, target=None):
+    """exp(z - row max) in a new buffer, its row sums, and (given a target) the loss dots.
+
+    The dots are ``sum_c Y~[m, c] (z - max)[m, c]``, read from each block before it is
+    exponentiated. Works a block of rows at a time so that each block stays in cache.
+    """
+    rows, num_classes = z.shape
+    buffer = np.empty_like(z)
+    sums = np.empty(rows, z.dtype)
+    dots = None if target is None else np.empty(rows, z.dtype)
+    step = max(1, _BLOCK_BYTES // max(1, num_classes * z.itemsize))
+    for start in range(0, rows, step):
+        block = slice(start, start + step)
+        shifted = buffer[block]
+        np.subtract(z[block], stable_shift(z[block], 1), out=shifted)
+        if target is not None:
+            dots[block] = _target_dot(target, shifted, block)
+        np.exp(shifted, out=shifted)
+        shifted.sum(axis=1, out=sums[block])
+    return buffer, sums, dots
+
+
+def _target_dot(target, shifted, block):
+    """sum_c Y~[m, c] * shifted[m, c] for the rows in ``block``, without building Y~."""
+    if target.dense is not None:
+        dot = np.einsum("mc,mc->m", target.dense[block], shifted)
+    else:
+        dot = target.class_weight[block] * shifted[np.arange(len(shifted)), target.classes[block]]
+        if target.spread is not None:
+            dot += shifted @ target.spread
+    return np.where(target.keep[block], dot, 0)  # an ignored row adds nothing, even next to -inf
+
+
+def _reduced(rows, reduction, norm):
+    if reduction == "none":
+        return rows
+    total = rows.sum()
+    if reduction == "sum":
+        return total
+    if norm == 0:  # nothing counted: NaN as in PyTorch (0/0), without a warning
+        return total * np.nan
+    return total / norm
+
+
+def _row_factor(target, reduction, dtype):
+    """d(loss)/d(row loss) per row, before multiplying by the incoming cotangent ``g``."""
+    keep = target.keep.astype(dtype)
+    if reduction != "mean":
+        return keep
+    if target.norm == 0:  # the loss is NaN; ignored rows still get exactly zero gradient
+        return np.where(target.keep, np.nan, 0).astype(dtype)
+    return keep / target.norm
+
+
+def softmax_cross_entropy(logits, target, reduction="mean"):
+    """Fused softmax + cross-entropy of logits (M, C) against an ``EffectiveTarget``.
+
+    Returns a 0-d tensor (``"mean"``, ``"sum"``) or one loss per row, shape (M,)
+    (``"none"``). One node on the tape; its VJP is
+    ``g * (p * sum_c Y~ - Y~) / norm`` (``norm`` only for ``"mean"``), computed in
+    place on the buffer the forward kept. Use ``autograd.cross_entropy`` for the
+    user-facing options; this is the primitive underneath.
+
+    >>> import autograd as ag
+    >>> z = ag.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    >>> loss = softmax_cross_entropy(z, index_target(np.array([2]), 3))
+    >>> loss.backward()
+    >>> z.grad.round(3)                      # softmax(z) - onehot(2)
+    array([[ 0.09 ,  0.245, -0.335]])
+    """
+    logits = _as_tensor(logits)
+    if logits.ndim != 2:
+        raise ValueError(f"softmax_cross_entropy: logits must be (M, C), got {describe(logits)}")
+    dtype = logits.dtype
+    # One buffer: shifted logits -> (dot products read) -> exp in place, kept for the VJP.
+    unnormalised, row_sums, dot = _exp_shifted(logits.data, target)
+    rows = np.where(target.keep, target.total * np.log(row_sums) - dot, 0).astype(dtype, copy=False)
+    data = _reduced(rows, reduction, target.norm)
+
+    row_factor = _row_factor(target, reduction, dtype)
+    saved = [(unnormalised, row_sums)]
+
+    def softmax_cross_entropy_vjp(g, out, z):
+        if isinstance(g, Tensor) or isinstance(z, Tensor):
+            return _differentiable_gradient(g, z, target, row_factor)
+        if saved:  # first backward: turn the kept buffer into the gradient, in place
+            buffer, sums = saved.pop()
+        else:      # backward again through a retained graph: recompute
+            buffer, sums, _ = _exp_shifted(z)
+        return _gradient_in_place(buffer, sums, g * row_factor, target)
+
+    return Tensor._from_op(data, (logits,), (softmax_cross_entropy_vjp,), "softmax_cross_entropy")
+
+
+def _gradient_in_place(buffer, row_sums, row_cotangent, target):
+    """Overwrite ``buffer`` (exp(z - max)) with ``r * (p * total - Y~)``, r the row cotangent."""
+    if target.dense is None and target.spread is None:
+        buffer *= (row_cotangent * target.total / row_sums)[:, None]
+    else:
+        buffer *= (target.total / row_sums)[:, None]   # p * total
+        buffer -= target.dense if target.dense is not None else target.spread
+        buffer *= row_cotangent[:, None]
+    if target.classes is not None:
+        rows = np.arange(len(buffer))
+        buffer[rows, target.classes] -= row_cotangent * target.class_weight
+    return buffer
+
+
+def _differentiable_gradient(g, z, target, row_factor):
+    """The same gradient built from Tensor operations, so it can be differentiated again.
+
+    Used under ``create_graph`` (Hessians, nested grad); softmax is recomputed from the
+    logits with primitives.
+    """
+    z = _as_tensor(z)
+    rows, num_classes = z.shape
+    shifted = sub(z, Tensor._constant(stable_shift(z.data, 1)))
+    unnormalised = exp(shifted)
+    p = unnormalised / reshape(sum(unnormalised, axis=1), (rows, 1))  # keepdims: see functional._sum_kept
+    r = g * row_factor                                    # (M,) cotangent of each row's loss
+    column = (lambda v: reshape(v, (rows, 1))) if isinstance(r, Tensor) else (lambda v: v.reshape(rows, 1))
+    gradient = p * column(r * target.total)
+    if target.dense is not None:
+        gradient = gradient - column(r) * target.dense
+    if target.spread is not None:
+        gradient = gradient - column(r) * target.spread
+    if target.classes is not None:
+        picked = scatter_add(r * target.class_weight, (np.arange(rows), target.classes),
+                             (rows, num_classes))
+        gradient = gradient - picked
+    return gradient
