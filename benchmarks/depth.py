@@ -1,0 +1,92 @@
+"""depth: backward through long chains, cost per node.
+
+A chain ``y = y * c`` of n multiplications on a (4,) float64 tensor, then ``.sum()``;
+we time ``backward`` alone (building the chain is untimed, reported separately)
+for n = 1e3 .. 1e6. Small chains are built in several copies so each sample walks
+at least ~1e5 nodes. The garbage collector stays on: its passes over a million
+tensors are part of what a user pays.
+Target: per-node backward cost at 1e6 <= 1.5x the cost at 1e3.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+import autograd as ag
+from benchmarks import harness, report
+
+NAME = "depth"
+TARGET = 1.5
+
+
+def build_chain(length, factor):
+    x = ag.tensor(np.ones(4), requires_grad=True)
+    y = x
+    for _ in range(length):
+        y = y * factor
+    return x, y.sum()
+
+
+def run(config):
+    sizes = [10**3, 10**4, 10**5] if config.quick else [10**3, 10**4, 10**5, 10**6]
+    nodes_per_sample = 20_000 if config.quick else 100_000
+    repeats = min(3, config.repeats) if config.quick else 5
+    factor = ag.tensor(1.0000001)  # shared constant, so each node is one recorded mul
+    build_times = {}
+
+    def variant(length):
+        copies = max(1, nodes_per_sample // length)
+
+        def setup():
+            start = time.perf_counter()
+            chains = [build_chain(length, factor) for _ in range(copies)]
+            build_times.setdefault(length, []).append((time.perf_counter() - start) / copies)
+            return chains
+
+        def backward_all(chains):
+            for _, output in chains:
+                output.backward()
+
+        return setup, backward_all
+
+    x, output = build_chain(sizes[0], factor)  # correctness: d/dx of sum(x * c^n) = c^n
+    output.backward()
+    np.testing.assert_allclose(x.grad, np.full(4, 1.0000001 ** sizes[0]), rtol=1e-12)
+
+    variants = {f"{n:.0e}": variant(n) for n in sizes}
+    times = harness.compare_times_with_setup(variants, repeats)
+    rows = []
+    per_node = {}
+    for n, (name, stats) in zip(sizes, times.items()):
+        copies = max(1, nodes_per_sample // n)
+        scale = 1 / (copies * n)
+        per_node[n] = {key: stats[key] * scale for key in ("median", "min", "max")}
+        per_node[n]["samples"] = stats["samples"]
+        build = float(np.median(build_times[n])) / n
+        rows.append({"case": f"chain of {n:.0e} nodes",
+                     "times": {"backward per node": per_node[n]},
+                     "extra": {"build per node": report.format_seconds(build),
+                               "backward total": report.format_seconds(
+                                   per_node[n]["median"] * n)}})
+    largest = sizes[-1]
+    value = per_node[largest]["median"] / per_node[sizes[0]]["median"]
+    case = f"{largest:.0e} vs {sizes[0]:.0e}"
+    notes = ["gc enabled during backward (it is part of the cost on big graphs)"]
+    if config.quick:
+        notes.append("quick mode stops at 1e5 nodes; the target is stated for 1e6 "
+                     "(run without --quick)")
+    detail = ", ".join(f"{n:.0e}: {per_node[n]['median'] * 1e6:.2f} us/node" for n in sizes)
+    return {
+        "suite": NAME,
+        "description": "backward through a chain of n muls: cost per node (build untimed, "
+                       "shown separately).",
+        "columns": ["backward per node"],
+        "rows": rows,
+        "extra_columns": ["build per node", "backward total"],
+        "targets": [harness.target_row(case, "per-node backward cost ratio", value,
+                                       f"<= {TARGET:g}x", harness.check(value, TARGET), detail)],
+        "notes": notes,
+        "plot_data": {"sizes": sizes, "per_node": [per_node[n]["median"] for n in sizes]},
+    }

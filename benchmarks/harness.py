@@ -1,0 +1,252 @@
+"""Timing, memory and bookkeeping shared by every suite.
+
+Timing follows the usual rules for small, noisy machines:
+
+* variants that are compared are timed round-robin (A, B, C, then B, C, A, ...),
+  so a slow spell on a shared machine hits all of them, not just one;
+* each sample runs a variant enough times to last ``min_time`` seconds; we keep
+  ``repeats`` samples per variant and report the median, with min and max;
+* the garbage collector is paused inside a sample (as ``timeit`` does) and its
+  young generations are collected between samples.
+
+Memory is the ``tracemalloc`` peak of one call, above what was allocated before
+it (NumPy reports its array buffers to tracemalloc; PyTorch does not).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import gc
+import importlib
+import importlib.metadata
+import os
+import platform
+import statistics
+import time
+import tracemalloc
+
+import numpy as np
+
+
+@dataclasses.dataclass
+class Config:
+    """How hard to measure: ``quick`` picks smaller sizes, the rest picks sample counts."""
+
+    quick: bool = False
+    repeats: int = 11          # samples per variant
+    min_time: float = 0.02     # seconds per sample
+
+    @classmethod
+    def for_mode(cls, quick, repeats=None, min_time=None):
+        base = cls(quick=True, repeats=5, min_time=0.005) if quick else cls()
+        if repeats is not None:
+            base.repeats = repeats
+        if min_time is not None:
+            base.min_time = min_time
+        return base
+
+
+def optional_import(name):
+    """The module, or None when it is not installed (its column is then skipped)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+# ---------------------------------------------------------------------------
+# Time.
+# ---------------------------------------------------------------------------
+
+def _calls_per_sample(function, min_time):
+    """How many calls make one sample last at least ``min_time`` (after one warm-up call)."""
+    function()
+    number = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(number):
+            function()
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_time:
+            return number
+        # Aim a little past min_time, growing at most 10x per step.
+        number = max(number + 1, min(number * 10, int(number * 1.2 * min_time / max(elapsed, 1e-9))))
+
+
+def _stats(samples):
+    return {"median": statistics.median(samples), "min": min(samples), "max": max(samples),
+            "samples": len(samples)}
+
+
+def compare_times(variants, config):
+    """Seconds per call of each variant: {name: {"median", "min", "max", "samples"}}.
+
+    ``variants`` maps a name to a function of no arguments. They are interleaved
+    round-robin, starting each round at the next variant.
+    """
+    names = list(variants)
+    numbers = {name: _calls_per_sample(variants[name], config.min_time) for name in names}
+    samples = {name: [] for name in names}
+    gc.collect()
+    for round_index in range(config.repeats):
+        shift = round_index % len(names)
+        for name in names[shift:] + names[:shift]:
+            function, number = variants[name], numbers[name]
+            gc.collect(1)  # a sample's garbage is young; a full pass over torch's objects is slow
+            gc.disable()
+            try:
+                start = time.perf_counter()
+                for _ in range(number):
+                    function()
+                elapsed = time.perf_counter() - start
+            finally:
+                gc.enable()
+            samples[name].append(elapsed / number)
+    return {name: _stats(samples[name]) for name in names}
+
+
+def compare_times_with_setup(variants, repeats, collect_garbage=True):
+    """Like ``compare_times`` for long calls that need fresh untimed state each time.
+
+    ``variants`` maps a name to ``(setup, run)``: ``run(setup())`` is timed once
+    per sample. Used for the depth suite, where backward consumes its graph. The
+    garbage collector stays on during the sample unless ``collect_garbage`` is False:
+    on graphs of a million objects its passes are part of the real cost.
+    """
+    names = list(variants)
+    samples = {name: [] for name in names}
+    for round_index in range(repeats):
+        shift = round_index % len(names)
+        for name in names[shift:] + names[:shift]:
+            setup, run = variants[name]
+            state = setup()
+            gc.collect(1)
+            if not collect_garbage:
+                gc.disable()
+            try:
+                start = time.perf_counter()
+                run(state)
+                elapsed = time.perf_counter() - start
+            finally:
+                gc.enable()
+            del state
+            samples[name].append(elapsed)
+    return {name: _stats(samples[name]) for name in names}
+
+
+# ---------------------------------------------------------------------------
+# Memory.
+# ---------------------------------------------------------------------------
+
+def peak_extra_bytes(function):
+    """Peak bytes allocated during one call of ``function`` above what existed before it."""
+    function()  # warm-up: caches and lazily built objects are not the call's cost
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        result = function()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    del result
+    return peak - before
+
+
+# ---------------------------------------------------------------------------
+# Threads.
+# ---------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def single_threaded():
+    """Pin BLAS/OpenMP (threadpoolctl) and PyTorch to one thread; yield a sentence saying so."""
+    notes = []
+    with contextlib.ExitStack() as stack:
+        threadpoolctl = optional_import("threadpoolctl")
+        if threadpoolctl is not None:
+            stack.enter_context(threadpoolctl.threadpool_limits(limits=1))
+            notes.append("BLAS/OpenMP pinned to 1 thread with threadpoolctl")
+        else:
+            notes.append("threadpoolctl not installed: BLAS threads NOT pinned")
+        torch = optional_import("torch")
+        if torch is not None:
+            previous = torch.get_num_threads()
+            torch.set_num_threads(1)
+            stack.callback(torch.set_num_threads, previous)
+            notes.append("torch.set_num_threads(1)")
+        yield "; ".join(notes)
+
+
+# ---------------------------------------------------------------------------
+# Where and when.
+# ---------------------------------------------------------------------------
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info():
+    """Date, platform, CPU and library versions, recorded with every result."""
+    info = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+    }
+    for name in ("torch", "micrograd"):
+        try:
+            info[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            info[name] = "not installed"
+    threadpoolctl = optional_import("threadpoolctl")
+    if threadpoolctl is not None:
+        blas = [f"{pool['internal_api']} {pool.get('version') or ''}".strip()
+                for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+        info["blas"] = ", ".join(blas) or "unknown"
+    return info
+
+
+# ---------------------------------------------------------------------------
+# Targets.
+# ---------------------------------------------------------------------------
+
+def check(value, limit, at_most=True):
+    """A target row's status: PASS / FAIL, or n.a. when the value could not be measured."""
+    if value is None:
+        return "n.a."
+    holds = value <= limit if at_most else value >= limit
+    return "PASS" if holds else "FAIL"
+
+
+def target_row(case, metric, value, target, status, detail=""):
+    """One row of the headline table: what was measured against which target."""
+    return {"case": case, "metric": metric, "value": value, "target": target,
+            "status": status, "detail": detail}
+
+
+def ratio(numerator, denominator):
+    if numerator is None or denominator is None:
+        return None
+    return numerator / denominator
+
+
+def median(timings, name):
+    """Median seconds of variant ``name``, or None if it was not measured."""
+    entry = timings.get(name)
+    return None if entry is None else entry["median"]
+
+
+def format_ratio(value):
+    return "-" if value is None else f"{value:.2f}x"
+

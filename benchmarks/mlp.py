@@ -1,0 +1,121 @@
+"""mlp: one training step (forward + backward) of a small classifier.
+
+64 -> 128 -> 10 with ReLU and softmax cross-entropy, batch 128, float32. Against
+NumPy by hand (forward, then the manual backward starting from ``p - y``) and
+PyTorch eager if installed. No optimizer update: only the gradients.
+Target: tapegrad <= 1.3x NumPy by hand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import autograd as ag
+from benchmarks import harness
+
+NAME = "mlp"
+TARGET = 1.3
+BATCH, SIZES = 128, (64, 128, 10)
+
+
+def _data(dtype=np.float32):
+    rng = np.random.default_rng(0)
+    n_in, n_hidden, n_out = SIZES
+    bound1, bound2 = 1 / np.sqrt(n_in), 1 / np.sqrt(n_hidden)
+    params = [rng.uniform(-bound1, bound1, (n_in, n_hidden)), rng.uniform(-bound1, bound1, n_hidden),
+              rng.uniform(-bound2, bound2, (n_hidden, n_out)), rng.uniform(-bound2, bound2, n_out)]
+    inputs = rng.standard_normal((BATCH, n_in))
+    labels = rng.integers(0, n_out, BATCH)
+    return [p.astype(dtype) for p in params], inputs.astype(dtype), labels
+
+
+def make_variants():
+    params, inputs, labels = _data()
+    w1, b1, w2, b2 = params
+    rows = np.arange(BATCH)
+
+    def numpy_by_hand():
+        hidden = inputs @ w1 + b1
+        active = np.maximum(hidden, 0)
+        logits = active @ w2 + b2
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exps = np.exp(shifted)
+        sums = exps.sum(axis=1, keepdims=True)
+        loss = (np.log(sums[:, 0]) - shifted[rows, labels]).mean()
+        grad_logits = exps / sums                 # p
+        grad_logits[rows, labels] -= 1            # p - y
+        grad_logits /= BATCH                      # mean over the batch
+        grad_w2 = active.T @ grad_logits
+        grad_b2 = grad_logits.sum(axis=0)
+        grad_hidden = (grad_logits @ w2.T) * (hidden > 0)
+        grad_w1 = inputs.T @ grad_hidden
+        grad_b1 = grad_hidden.sum(axis=0)
+        return loss, grad_w1, grad_b1, grad_w2, grad_b2
+
+    variants = {"NumPy by hand": numpy_by_hand}
+
+    tensors = [ag.tensor(p, requires_grad=True) for p in params]
+    x = ag.tensor(inputs)
+
+    def tapegrad():
+        for t in tensors:
+            t.grad = None
+        tw1, tb1, tw2, tb2 = tensors
+        loss = ag.cross_entropy((x @ tw1 + tb1).relu() @ tw2 + tb2, labels)
+        loss.backward()
+        return (loss.data, *(t.grad for t in tensors))
+
+    notes = []
+    try:
+        tapegrad()
+        variants = {"tapegrad": tapegrad, **variants}
+    except NotImplementedError:
+        notes.append("ag.cross_entropy is not implemented yet: tapegrad column skipped")
+
+    torch = harness.optional_import("torch")
+    if torch is not None:
+        torch_params = [torch.tensor(p, requires_grad=True) for p in params]
+        torch_x, torch_labels = torch.tensor(inputs), torch.tensor(labels)
+        functional = torch.nn.functional
+
+        def torch_eager():
+            for p in torch_params:
+                p.grad = None
+            tw1, tb1, tw2, tb2 = torch_params
+            logits = functional.relu(torch_x @ tw1 + tb1) @ tw2 + tb2
+            loss = functional.cross_entropy(logits, torch_labels)
+            loss.backward()
+            return (loss.detach(), *(p.grad for p in torch_params))
+
+        variants["torch"] = torch_eager
+    else:
+        notes.append("torch not installed: its column is skipped")
+    return variants, notes
+
+
+def run(config):
+    variants, notes = make_variants()
+    reference = variants["NumPy by hand"]()
+    for name, function in variants.items():
+        for got, want in zip(function(), reference):
+            np.testing.assert_allclose(np.asarray(got), want, rtol=2e-4, atol=1e-6,
+                                       err_msg=f"mlp: {name} disagrees with NumPy by hand")
+    times = harness.compare_times(variants, config)
+    ours, numpy_time = harness.median(times, "tapegrad"), harness.median(times, "NumPy by hand")
+    value = harness.ratio(ours, numpy_time)
+    if "torch" in times:
+        notes.append(f"torch / NumPy by hand = {times['torch']['median'] / numpy_time:.2f}x")
+    detail = ", ".join(f"{name} {entry['median'] * 1e6:.0f} us" for name, entry in times.items())
+    case = f"batch {BATCH}, {'->'.join(map(str, SIZES))}, float32"
+    return {
+        "suite": NAME,
+        "description": "One training step (forward+backward) of a 64->128->10 ReLU MLP with "
+                       "cross-entropy, batch 128, float32.",
+        "columns": list(times),
+        "rows": [{"case": case, "times": times,
+                  "extra": {"tapegrad / NumPy": harness.format_ratio(value)}}],
+        "extra_columns": ["tapegrad / NumPy"],
+        "targets": [harness.target_row(case, "tapegrad / NumPy by hand (time)", value,
+                                       f"<= {TARGET:g}x", harness.check(value, TARGET), detail)],
+        "notes": notes,
+    }

@@ -1,0 +1,94 @@
+"""scalar: the expression from micrograd's README, forward and backward, on 0-d tensors.
+
+Everything is a scalar, so this measures pure per-operation overhead against
+micrograd's ``Value`` (and PyTorch 0-d tensors if installed).
+Target: tapegrad <= 1.0x micrograd.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import autograd as ag
+from benchmarks import harness
+
+NAME = "scalar"
+TARGET = 1.0
+EXPECTED = (24.7041, 138.8338, 645.5773)  # g, dg/da, dg/db as micrograd's README prints them
+
+
+def expression(a, b):
+    """micrograd's README example: any type with + - * / ** relu works."""
+    c = a + b
+    d = a * b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+    return g
+
+
+def make_variants():
+    def tapegrad():
+        a = ag.tensor(-4.0, requires_grad=True)
+        b = ag.tensor(2.0, requires_grad=True)
+        g = expression(a, b)
+        g.backward()
+        return float(g.data), float(a.grad), float(b.grad)
+
+    variants = {"tapegrad": tapegrad}
+
+    micrograd = harness.optional_import("micrograd.engine")
+    if micrograd is not None:
+        def micrograd_value():
+            a, b = micrograd.Value(-4.0), micrograd.Value(2.0)
+            g = expression(a, b)
+            g.backward()
+            return g.data, a.grad, b.grad
+
+        variants["micrograd"] = micrograd_value
+
+    torch = harness.optional_import("torch")
+    if torch is not None:
+        def torch_eager():
+            a = torch.tensor(-4.0, dtype=torch.float64, requires_grad=True)
+            b = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+            g = expression(a, b)
+            g.backward()
+            return g.item(), a.grad.item(), b.grad.item()
+
+        variants["torch"] = torch_eager
+    return variants
+
+
+def run(config):
+    variants = make_variants()
+    for name, function in variants.items():
+        np.testing.assert_allclose(function(), EXPECTED, atol=1e-4,
+                                   err_msg=f"scalar: {name} disagrees with micrograd's README")
+    times = harness.compare_times(variants, config)
+    ours, theirs = harness.median(times, "tapegrad"), harness.median(times, "micrograd")
+    value = harness.ratio(ours, theirs)
+    notes = []
+    if theirs is None:
+        notes.append("micrograd not installed (pip install micrograd): ratio n.a.")
+    if "torch" not in times:
+        notes.append("torch not installed: its column is skipped")
+    elif theirs:
+        notes.append(f"torch / micrograd = {times['torch']['median'] / theirs:.1f}x")
+    detail = ", ".join(f"{name} {entry['median'] * 1e6:.1f} us" for name, entry in times.items())
+    return {
+        "suite": NAME,
+        "description": "micrograd README expression (a=-4, b=2) forward+backward on scalars.",
+        "columns": list(times),
+        "rows": [{"case": "README expression", "times": times,
+                  "extra": {"tapegrad / micrograd": harness.format_ratio(value)}}],
+        "extra_columns": ["tapegrad / micrograd"],
+        "targets": [harness.target_row("README expression", "tapegrad / micrograd (time)", value,
+                                       f"<= {TARGET:g}x", harness.check(value, TARGET), detail)],
+        "notes": notes,
+    }

@@ -1,0 +1,88 @@
+"""The benchmark harness runs end to end on a tiny configuration (no timing assertions)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks import __main__ as cli
+from benchmarks import harness
+
+TINY = ["--quick", "--repeats", "1", "--min-time", "0.0002"]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("results")
+    suites = ["overhead", "scalar", "depth", "softmax_ce", "mlp"]
+    argv = TINY + [arg for name in suites for arg in ("--suite", name)]
+    assert cli.main(argv + ["--output-dir", str(directory)]) == 0
+    return directory, suites
+
+
+def test_writes_json_with_machine_and_every_suite(tiny_run):
+    directory, suites = tiny_run
+    results = json.loads((directory / "quick.json").read_text())
+    assert results["mode"] == "quick"
+    for key in ("date", "platform", "cpu_count", "numpy"):
+        assert results["machine"][key]
+    assert "1 thread" in results["threads"] or "NOT pinned" in results["threads"]
+    assert sorted(results["suites"]) == sorted(suites)
+    for suite in results["suites"].values():
+        assert suite["rows"], suite["suite"]
+        for row in suite["targets"]:
+            assert row["status"] in {"PASS", "FAIL", "n.a."}
+            assert row["target"].startswith(("<=", ">="))
+
+
+def test_target_rows_cover_every_suite(tiny_run):
+    directory, _ = tiny_run
+    results = json.loads((directory / "quick.json").read_text())
+    targets = {name: len(suite["targets"]) for name, suite in results["suites"].items()}
+    assert targets == {"overhead": 1, "scalar": 1, "depth": 1, "softmax_ce": 3, "mlp": 1}
+
+
+def test_writes_markdown_table_and_plots(tiny_run):
+    directory, suites = tiny_run
+    markdown = (directory / "quick.md").read_text()
+    assert "| suite | case | measured | value | target | status | details |" in markdown
+    for name in suites:
+        assert f"## {name}" in markdown
+    for name in ("softmax_ce", "depth"):
+        png = directory / f"quick-{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_prints_the_table(tiny_run, capsys):
+    directory, _ = tiny_run
+    cli.main(TINY + ["--suite", "overhead", "--output-dir", str(directory)])
+    printed = capsys.readouterr().out
+    assert "overhead" in printed and "target" in printed and "status" in printed
+
+
+def test_running_one_suite_keeps_the_others(tiny_run):
+    directory, suites = tiny_run
+    cli.main(TINY + ["--suite", "scalar", "--output-dir", str(directory)])
+    results = json.loads((directory / "quick.json").read_text())
+    assert sorted(results["suites"]) == sorted(suites)
+
+
+def test_compare_times_reports_median_within_min_max():
+    config = harness.Config(quick=True, repeats=3, min_time=0.0001)
+    times = harness.compare_times({"a": lambda: np.ones(4).sum(), "b": lambda: 1 + 1}, config)
+    assert set(times) == {"a", "b"}
+    for stats in times.values():
+        assert stats["samples"] == 3
+        assert 0 < stats["min"] <= stats["median"] <= stats["max"]
+
+
+def test_peak_memory_sees_numpy_buffers():
+    peak = harness.peak_extra_bytes(lambda: np.ones(1_000_000).sum())
+    assert 8_000_000 <= peak < 16_000_000
+
+
+def test_check_statuses():
+    assert harness.check(3.9, 4) == "PASS"
+    assert harness.check(4.1, 4) == "FAIL"
+    assert harness.check(3.5, 3, at_most=False) == "PASS"
+    assert harness.check(None, 4) == "n.a."
