@@ -25,6 +25,9 @@ def parse(argv):
     parser.add_argument("--repeats", type=int, help="samples per variant (default 11; quick 5)")
     parser.add_argument("--min-time", type=float,
                         help="seconds per sample (default 0.02; quick 0.005)")
+    parser.add_argument("--clock", choices=list(harness.CLOCKS), default="cpu",
+                        help="cpu: process CPU time, robust on a shared machine (default); "
+                             "wall: wall-clock time")
     parser.add_argument("--output-dir", default=RESULTS_DIRECTORY,
                         help="where to write results (default: benchmarks/results)")
     return parser.parse_args(argv)
@@ -47,7 +50,7 @@ def _merge_previous(results, path):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse(argv)
-    config = harness.Config.for_mode(args.quick, args.repeats, args.min_time)
+    config = harness.Config.for_mode(args.quick, args.repeats, args.min_time, args.clock)
     selected = args.suite or list(SUITES)
     stem = "quick" if args.quick else "latest"
     results = {
@@ -58,6 +61,7 @@ def main(argv=None):
     }
     with harness.single_threaded() as threads:
         results["threads"] = threads
+        results["clock"] = harness.CLOCKS[config.clock][1]
         for name in selected:
             print(f"running {name} ...", file=sys.stderr, flush=True)
             start = time.perf_counter()

@@ -37,15 +37,30 @@ class Config:
     quick: bool = False
     repeats: int = 11          # samples per variant
     min_time: float = 0.02     # seconds per sample
+    clock: str = "cpu"         # "cpu": process CPU time; "wall": perf_counter
 
     @classmethod
-    def for_mode(cls, quick, repeats=None, min_time=None):
+    def for_mode(cls, quick, repeats=None, min_time=None, clock="cpu"):
         base = cls(quick=True, repeats=5, min_time=0.005) if quick else cls()
         if repeats is not None:
             base.repeats = repeats
         if min_time is not None:
             base.min_time = min_time
+        base.clock = clock
         return base
+
+    @property
+    def timer(self):
+        return CLOCKS[self.clock][0]
+
+
+# Process CPU time leaves out the time this process waits while other jobs run on
+# a shared machine; with BLAS and PyTorch pinned to one thread it equals wall time
+# on an idle machine.
+CLOCKS = {
+    "cpu": (time.process_time, "process CPU time (time.process_time)"),
+    "wall": (time.perf_counter, "wall time (time.perf_counter)"),
+}
 
 
 def optional_import(name):
@@ -60,15 +75,15 @@ def optional_import(name):
 # Time.
 # ---------------------------------------------------------------------------
 
-def _calls_per_sample(function, min_time):
+def _calls_per_sample(function, min_time, timer):
     """How many calls make one sample last at least ``min_time`` (after one warm-up call)."""
     function()
     number = 1
     while True:
-        start = time.perf_counter()
+        start = timer()
         for _ in range(number):
             function()
-        elapsed = time.perf_counter() - start
+        elapsed = timer() - start
         if elapsed >= min_time:
             return number
         # Aim a little past min_time, growing at most 10x per step.
@@ -87,7 +102,8 @@ def compare_times(variants, config):
     round-robin, starting each round at the next variant.
     """
     names = list(variants)
-    numbers = {name: _calls_per_sample(variants[name], config.min_time) for name in names}
+    timer = config.timer
+    numbers = {name: _calls_per_sample(variants[name], config.min_time, timer) for name in names}
     samples = {name: [] for name in names}
     gc.collect()
     for round_index in range(config.repeats):
@@ -97,17 +113,17 @@ def compare_times(variants, config):
             gc.collect(1)  # a sample's garbage is young; a full pass over torch's objects is slow
             gc.disable()
             try:
-                start = time.perf_counter()
+                start = timer()
                 for _ in range(number):
                     function()
-                elapsed = time.perf_counter() - start
+                elapsed = timer() - start
             finally:
                 gc.enable()
             samples[name].append(elapsed / number)
     return {name: _stats(samples[name]) for name in names}
 
 
-def compare_times_with_setup(variants, repeats, collect_garbage=True):
+def compare_times_with_setup(variants, repeats, timer=time.process_time, collect_garbage=True):
     """Like ``compare_times`` for long calls that need fresh untimed state each time.
 
     ``variants`` maps a name to ``(setup, run)``: ``run(setup())`` is timed once
@@ -126,9 +142,9 @@ def compare_times_with_setup(variants, repeats, collect_garbage=True):
             if not collect_garbage:
                 gc.disable()
             try:
-                start = time.perf_counter()
+                start = timer()
                 run(state)
-                elapsed = time.perf_counter() - start
+                elapsed = timer() - start
             finally:
                 gc.enable()
             del state

@@ -89,7 +89,7 @@ def machine_line(machine):
 def as_text(results):
     parts = [f"tapegrad benchmarks ({results['mode']}): {results['command']}",
              f"machine: {machine_line(results['machine'])}",
-             f"threads: {results['threads']}", "",
+             f"threads: {results['threads']}; clock: {results['clock']}", "",
              _text_table(HEADLINE_HEADER, headline_rows(results))]
     for suite in results["suites"].values():
         parts += ["", f"[{suite['suite']}] {suite['description']}",
@@ -102,8 +102,8 @@ def as_markdown(results):
     parts = ["# Benchmark results", "",
              f"Command: `{results['command']}` ({results['mode']} run)  ",
              f"Machine: {machine_line(results['machine'])}  ",
-             f"Threads: {results['threads']}. Times are per call: median [min-max] over "
-             "interleaved samples.", "",
+             f"Threads: {results['threads']}. Clock: {results['clock']}. Times are per call: "
+             "median [min-max] over interleaved samples.", "",
              "## Targets", "", _markdown_table(HEADLINE_HEADER, headline_rows(results))]
     for suite in results["suites"].values():
         parts += ["", f"## {suite['suite']}", "", suite["description"], "",
