@@ -204,7 +204,7 @@ def _fused_cross_entropy(logits, target, kind, weight, ignore_index, reduction, 
     if logits.ndim > 2:
         order = (0,) + tuple(range(2, logits.ndim)) + (1,)
         logits = transpose(logits, order)
-    rows = reshape(logits, (-1, classes))
+    rows = logits if logits.ndim == 2 else reshape(logits, (-1, classes))
     if kind == "probabilities":
         if target.ndim > 2:
             target = np.moveaxis(target, 1, -1)
