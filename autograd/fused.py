@@ -26,7 +26,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from autograd.primitives import _as_tensor, describe, exp, reshape, scatter_add, sub, sum
+from autograd.primitives import _as_tensor, describe, exp, scatter_add, sub, sum
 from autograd.tensor import Tensor
 
 __all__ = ["EffectiveTarget", "index_target", "probability_target", "softmax_cross_entropy",
@@ -145,10 +145,10 @@ def _target_dot(target, shifted, block):
     return np.where(target.keep[block], dot, 0)  # an ignored row adds nothing, even next to -inf
 
 
-def _reduced(rows, reduction, norm):
+def _reduced(row_losses, reduction, norm):
     if reduction == "none":
-        return rows
-    total = rows.sum()
+        return row_losses
+    total = row_losses.sum()
     if reduction == "sum":
         return total
     if norm == 0:  # nothing counted: NaN as in PyTorch (0/0), without a warning
@@ -188,8 +188,9 @@ def softmax_cross_entropy(logits, target, reduction="mean"):
     dtype = logits.dtype
     # One buffer: shifted logits -> (dot products read) -> exp in place, kept for the VJP.
     unnormalised, row_sums, dot = _exp_shifted(logits.data, target)
-    rows = np.where(target.keep, target.total * np.log(row_sums) - dot, 0).astype(dtype, copy=False)
-    data = _reduced(rows, reduction, target.norm)
+    row_losses = target.total * np.log(row_sums) - dot
+    row_losses = np.where(target.keep, row_losses, 0).astype(dtype, copy=False)
+    data = _reduced(row_losses, reduction, target.norm)
 
     row_factor = _row_factor(target, reduction, dtype)
     saved = [(unnormalised, row_sums)]
@@ -230,14 +231,13 @@ def _differentiable_gradient(g, z, target, row_factor):
     rows, num_classes = z.shape
     shifted = sub(z, Tensor._constant(stable_shift(z.data, 1)))
     unnormalised = exp(shifted)
-    p = unnormalised / reshape(sum(unnormalised, axis=1), (rows, 1))  # keepdims: see functional._sum_kept
-    r = g * row_factor                                    # (M,) cotangent of each row's loss
-    column = (lambda v: reshape(v, (rows, 1))) if isinstance(r, Tensor) else (lambda v: v.reshape(rows, 1))
-    gradient = p * column(r * target.total)
+    p = unnormalised / sum(unnormalised, axis=1).reshape(rows, 1)
+    r = g * row_factor                    # (M,) cotangent of each row's loss (Tensor or array)
+    gradient = p * (r * target.total).reshape(rows, 1)
     if target.dense is not None:
-        gradient = gradient - column(r) * target.dense
+        gradient = gradient - r.reshape(rows, 1) * target.dense
     if target.spread is not None:
-        gradient = gradient - column(r) * target.spread
+        gradient = gradient - r.reshape(rows, 1) * target.spread
     if target.classes is not None:
         picked = scatter_add(r * target.class_weight, (np.arange(rows), target.classes),
                              (rows, num_classes))
