@@ -24,6 +24,7 @@ import importlib.metadata
 import os
 import platform
 import statistics
+import subprocess
 import time
 import tracemalloc
 
@@ -210,6 +211,23 @@ def _cpu_model():
     return platform.processor() or platform.machine()
 
 
+def _engine_revision():
+    """The git commit of the measured engine, '+ local changes' if autograd/ differs from it."""
+    import autograd
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(autograd.__file__)))
+    try:
+        commit = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+        changed = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", "autograd"],
+                                 capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if not commit:
+        return "unknown"
+    return commit + (" + local changes to autograd/" if changed else "")
+
+
 def machine_info():
     """Date, platform, CPU and library versions, recorded with every result."""
     info = {
@@ -225,6 +243,7 @@ def machine_info():
             info[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             info[name] = "not installed"
+    info["engine"] = _engine_revision()
     threadpoolctl = optional_import("threadpoolctl")
     if threadpoolctl is not None:
         blas = [f"{pool['internal_api']} {pool.get('version') or ''}".strip()

@@ -83,7 +83,7 @@ def machine_line(machine):
     return (f"{machine['date']}; {machine['platform']}; {machine['cpu']}; "
             f"{machine['cpu_count']} CPUs; Python {machine['python']}; NumPy {machine['numpy']}"
             f"{'; ' + machine['blas'] if machine.get('blas') else ''}; torch {machine['torch']}; "
-            f"micrograd {machine['micrograd']}")
+            f"micrograd {machine['micrograd']}; engine at {machine.get('engine', 'unknown')}")
 
 
 def as_text(results):
