@@ -61,8 +61,10 @@ def gradcheck(f, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, full_jacobian_limit=20
 
     def evaluate(arguments):
         """f at the given float64 arrays for the checked positions, as a float64 array."""
-        with tape.no_grad():
-            return np.asarray(_as_array(f(*_arguments(inputs, arrays, arguments))), dtype=np.float64)
+        # Inputs require grad here too (not no_grad): f may itself take gradients,
+        # as when checking second derivatives.
+        tensors = {i: Tensor(arguments[i], requires_grad=True) for i in checked}
+        return np.asarray(_as_array(f(*_arguments(inputs, arrays, tensors))), dtype=np.float64)
 
     leaves = {i: Tensor(arrays[i], requires_grad=True) for i in checked}
     output = f(*_arguments(inputs, arrays, leaves))
