@@ -179,7 +179,8 @@ class Module:
                 tensor.data = np.array(arrays[name], dtype=tensor.dtype)
 
     def save(self, path):
-        """Write ``state_dict()`` to an ``.npz`` file (the suffix is added if missing)."""
+        """Write ``state_dict()`` to an ``.npz`` file (path or open binary file; ``.npz`` is added
+        to a path that lacks it)."""
         np.savez(_npz_path(path), **self.state_dict())
 
     def load(self, path):
@@ -200,6 +201,8 @@ class Module:
 
 
 def _npz_path(path):
+    if not isinstance(path, (str, os.PathLike)):
+        return path  # an open file: NumPy writes/reads it as is
     path = os.fspath(path)
     return path if path.endswith(".npz") else path + ".npz"
 
@@ -297,6 +300,8 @@ class Sequential(Module):
         return iter(self._layers())
 
     def __getitem__(self, index):
+        if isinstance(index, slice):
+            return Sequential(*self._layers()[index])
         return self._layers()[index]
 
     def forward(self, x):

@@ -4,8 +4,15 @@ An optimizer holds a list of parameter Tensors. ``step()`` reads each ``.grad``
 and updates ``.data`` in place (so every reference to the array stays valid);
 parameters whose ``.grad`` is None are skipped, as in PyTorch.
 
-    >>> opt = ag.optim.Adam(model.parameters(), lr=1e-3)
-    >>> opt.zero_grad(); loss = ...; loss.backward(); opt.step()
+    >>> w = ag.tensor([3.0, -2.0], requires_grad=True)
+    >>> opt = ag.optim.SGD([w], lr=0.25)            # or model.parameters()
+    >>> for _ in range(20):
+    ...     opt.zero_grad()
+    ...     loss = (w * w).sum()
+    ...     loss.backward()
+    ...     opt.step()
+    >>> bool(abs(w.data).max() < 1e-5)
+    True
 
 Hyperparameters are plain attributes (``opt.lr = 1e-4`` changes the learning rate).
 """
@@ -92,7 +99,11 @@ class SGD(Optimizer):
         g = g + momentum * buf if nesterov else buf       (only when momentum != 0)
         p = p - lr * g
 
-    >>> opt = ag.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    >>> w = ag.tensor([1.0, 2.0], requires_grad=True)
+    >>> opt = ag.optim.SGD([w], lr=0.1, momentum=0.9)
+    >>> w.grad = np.array([1.0, -1.0]); opt.step()
+    >>> w.data
+    array([0.9, 2.1])
     """
 
     def __init__(self, params, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
@@ -128,7 +139,11 @@ class Adam(Optimizer):
         v = beta2 * v + (1 - beta2) * g**2
         p = p - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
 
-    >>> opt = ag.optim.Adam(model.parameters(), lr=1e-3)
+    >>> w = ag.tensor([1.0, 2.0], requires_grad=True)
+    >>> opt = ag.optim.Adam([w], lr=0.1)
+    >>> w.grad = np.array([1e-3, -5.0]); opt.step()   # step 1 moves each entry by ~lr
+    >>> w.data.round(4)
+    array([0.9, 2.1])
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):

@@ -1,5 +1,7 @@
 """ag.nn: parameter discovery, layers, initialisation, saving and loading."""
 
+import doctest
+import io
 import re
 
 import numpy as np
@@ -361,7 +363,29 @@ def test_save_and_load_round_trip_through_npz(tmp_path, filename):
         np.testing.assert_array_equal(fresh.state_dict()[name], array)
 
 
+def test_save_and_load_accept_open_files():
+    model = nn.MLP([2, 3, 1])
+    buffer = io.BytesIO()
+    model.save(buffer)
+    buffer.seek(0)
+    fresh = nn.MLP([2, 3, 1]).load(buffer)
+    np.testing.assert_array_equal(fresh[0].weight.data, model[0].weight.data)
+
+
+def test_sequential_slices_are_sequentials():
+    model = nn.MLP([2, 3, 4, 1])
+    head = model[:3]
+    assert isinstance(head, nn.Sequential) and len(head) == 3
+    assert head[0] is model[0]
+    assert head(ag.tensor(np.ones((1, 2)))).shape == (1, 4)
+
+
 def test_load_into_a_different_architecture_fails_clearly(tmp_path):
     nn.MLP([3, 4, 2]).save(tmp_path / "small")
     with pytest.raises(KeyError, match=r"missing \['4.weight', '4.bias'\]"):
         nn.MLP([3, 4, 4, 2]).load(tmp_path / "small")
+
+
+def test_docstring_examples_run():
+    results = doctest.testmod(nn, extraglobs={"ag": ag, "np": np})
+    assert results.attempted >= 10 and results.failed == 0

@@ -1,5 +1,6 @@
 """ag.optim: SGD and Adam against hand-written NumPy references (and torch, if installed)."""
 
+import doctest
 import math
 
 import numpy as np
@@ -317,3 +318,8 @@ def test_trajectories_match_torch_optim(name, options):
         torch_optimizer.step()
         theirs.append(parameter.detach().numpy().copy())
     np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
+
+
+def test_docstring_examples_run():
+    results = doctest.testmod(optim, extraglobs={"ag": ag, "np": np})
+    assert results.attempted >= 5 and results.failed == 0
