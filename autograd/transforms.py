@@ -360,8 +360,10 @@ def hessian(f, argnums=0):
     Tensor([[10.,  6.],
             [ 6.,  0.]], dtype=float64)
     """
-    return _jacobian_function(_value_and_grad_function(f, argnums, "hessian", with_value=False),
-                              argnums, "hessian")
+    hessian_f = _jacobian_function(
+        _value_and_grad_function(f, argnums, "hessian", with_value=False), argnums, "hessian")
+    hessian_f.__name__ = hessian_f.__qualname__ = _named(f, "hessian")
+    return hessian_f
 
 
 def hvp(f, argnums=0):
