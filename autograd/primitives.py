@@ -35,7 +35,7 @@ _constant = Tensor._constant
 
 def describe(value) -> str:
     """How errors name a value: 'shape (2, 3) float32'."""
-    data = value.data if isinstance(value, Tensor) else np.asarray(value)
+    data = value._data if isinstance(value, Tensor) else np.asarray(value)
     return f"shape {data.shape} {data.dtype}"
 
 
@@ -48,7 +48,7 @@ def _as_tensor(value, like=None) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if type(value) in (float, int) and like is not None:
-        dtype = like.data.dtype
+        dtype = like._data.dtype
         if dtype.kind != "f":
             dtype = np.result_type(dtype, value)
         return _constant(dtype.type(value))
@@ -74,7 +74,7 @@ def _pair(a, b):
 
 def _raw(value):
     """The array inside a Tensor (for constants a VJP computes, such as masks)."""
-    return value.data if isinstance(value, Tensor) else value
+    return value._data if isinstance(value, Tensor) else value
 
 
 def unbroadcast(g, shape):
@@ -91,7 +91,7 @@ def unbroadcast(g, shape):
 def _binary(forward, a, b, vjps, op):
     a, b = _pair(a, b)
     try:
-        data = forward(a.data, b.data)
+        data = forward(a._data, b._data)
     except ValueError:
         raise ValueError(
             f"{op}: operands with shapes {a.shape} and {b.shape} cannot be broadcast together "
@@ -103,7 +103,7 @@ def _binary(forward, a, b, vjps, op):
 def _unary(function, x, vjps, op):
     if not isinstance(x, Tensor):
         x = _as_tensor(x)
-    return _record(function(x.data), (x,), vjps, op)
+    return _record(function(x._data), (x,), vjps, op)
 
 
 # ---------------------------------------------------------------------------
@@ -154,13 +154,15 @@ def pow(a, b):
         def power_vjp(g, out, a):  # d(a^c)/da = c a^(c-1); exactly 0 when c == 0
             return g * exponent * a ** (exponent - 1) if exponent != 0 else g * 0
 
-        return _record(a.data ** _as_tensor(b, a).data, (a,), (power_vjp,), "pow")
+        return _record(a._data ** _as_tensor(b, a)._data, (a,), (power_vjp,), "pow")
     return _binary(operator.pow, a, b, POW_VJPS, "pow")
 
 
 def _pow_base_vjp(g, out, a, b):
-    # d(a^b)/da = b a^(b-1), taken as 0 where b == 0 (PyTorch does the same)
-    return unbroadcast(np.where(_raw(b) == 0, 0, g * b * a ** (b - 1)), a.shape)
+    # d(a^b)/da = b a^(b-1), taken as 0 at a == b == 0 (where it reads 0 * inf). Masking
+    # only there keeps the rule differentiable in b at b == 0 (second order).
+    undefined = (_raw(b) == 0) & (_raw(a) == 0)
+    return unbroadcast(np.where(undefined, 0, g * b * a ** (b - 1)), a.shape)
 
 
 def _pow_exponent_vjp(g, out, a, b):
@@ -207,7 +209,7 @@ def where(condition, a, b):
     condition = np.asarray(_raw(condition)).astype(bool, copy=False)
     a, b = _pair(a, b)
     try:
-        data = np.where(condition, a.data, b.data)
+        data = np.where(condition, a._data, b._data)
     except ValueError:
         raise ValueError(
             f"where: condition {condition.shape}, a {a.shape} and b {b.shape} cannot be "
@@ -298,7 +300,7 @@ def clip(x, a_min=None, a_max=None):
     """Limit values to [a_min, a_max] (constants); gradient 1 inside, 0 outside."""
     x = _as_tensor(x)
     low, high = _raw(a_min), _raw(a_max)
-    data = np.clip(x.data, low, high)
+    data = np.clip(x._data, low, high)
 
     def clip_vjp(g, out, x):
         inside = np.ones(np.shape(_raw(x)), dtype=bool)
@@ -351,10 +353,10 @@ def sum(x, axis=None, keepdims=False):
         _reduced_axes(x.ndim, axis, "sum")
 
     def sum_vjp(g, out, x):  # every input entry receives the cotangent of its sum
-        kept = x.shape if keepdims else _kept_shape(x.shape, axis)
+        kept = g.shape if keepdims else _kept_shape(x.shape, axis)  # keepdims: g has it already
         return _spread(g, kept, x.shape)
 
-    return _record(x.data.sum(axis=axis, keepdims=keepdims), (x,), (sum_vjp,), "sum")
+    return _record(x._data.sum(axis=axis, keepdims=keepdims), (x,), (sum_vjp,), "sum")
 
 
 def mean(x, axis=None, keepdims=False):
@@ -377,7 +379,7 @@ def _extremum(reduce, x, axis, keepdims, op):
         share = (winners / winners.sum(axis=axis, keepdims=True)).astype(_raw(x).dtype)
         return _spread(g, kept, x.shape) * share
 
-    return _record(reduce(x.data, axis=axis, keepdims=keepdims), (x,), (extremum_vjp,), op)
+    return _record(reduce(x._data, axis=axis, keepdims=keepdims), (x,), (extremum_vjp,), op)
 
 
 def max(x, axis=None, keepdims=False):
@@ -432,7 +434,7 @@ def matmul(a, b):
     """Matrix product with NumPy's rules: 1-D operands, 2-D, and broadcast batches (..., n, k) @ (..., k, m)."""
     a, b = _pair(a, b)
     try:
-        data = np.matmul(a.data, b.data)
+        data = np.matmul(a._data, b._data)
     except ValueError:
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(
@@ -464,7 +466,7 @@ def reshape(x, shape, *more):
     x = _as_tensor(x)
     shape = _shape_arguments(shape, more)
     try:
-        data = x.data.reshape(shape)
+        data = x._data.reshape(shape)
     except ValueError:
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} (size {x.size}) "
                          f"into shape {shape}") from None
@@ -484,7 +486,7 @@ def transpose(x, axes=None, *more):
                              f"{x.ndim} axes of a tensor of shape {x.shape}")
     inverse = None if axes is None else tuple(np.argsort([int(a) % x.ndim for a in axes]))
     vjps = (lambda g, out, x: g.transpose(inverse),)
-    return _record(x.data.transpose(axes), (x,), vjps, "transpose")
+    return _record(x._data.transpose(axes), (x,), vjps, "transpose")
 
 
 def swapaxes(x, axis1, axis2):
@@ -499,14 +501,14 @@ def swapaxes(x, axis1, axis2):
 def expand_dims(x, axis):
     """Insert axes of length 1 at ``axis`` (int or tuple)."""
     x = _as_tensor(x)
-    return _record(np.expand_dims(x.data, axis), (x,), RESHAPE_VJPS, "expand_dims")
+    return _record(np.expand_dims(x._data, axis), (x,), RESHAPE_VJPS, "expand_dims")
 
 
 def squeeze(x, axis=None):
     """Remove axes of length 1 (all of them, or those in ``axis``)."""
     x = _as_tensor(x)
     try:
-        data = np.squeeze(x.data, axis)
+        data = np.squeeze(x._data, axis)
     except ValueError:
         raise ValueError(f"squeeze: axis {axis} of a tensor of shape {x.shape} does not have "
                          "length 1") from None
@@ -518,7 +520,7 @@ def broadcast_to(x, shape):
     x = _as_tensor(x)
     shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
     try:
-        data = np.broadcast_to(x.data, shape)
+        data = np.broadcast_to(x._data, shape)
     except ValueError:
         raise ValueError(f"broadcast_to: a tensor of shape {x.shape} cannot be broadcast to "
                          f"shape {shape}") from None
@@ -531,9 +533,9 @@ BROADCAST_TO_VJPS = (lambda g, out, x: unbroadcast(g, x.shape),)
 def _plain_index(index):
     """Replace Tensors inside an index by their arrays."""
     if isinstance(index, Tensor):
-        return index.data
+        return index._data
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
     if isinstance(index, list):
         return np.asarray(index)
     return index
@@ -554,7 +556,7 @@ def getitem(x, index):
     x = _as_tensor(x)
     index = _plain_index(index)
     try:
-        data = x.data[index]
+        data = x._data[index]
     except IndexError as error:
         raise IndexError(f"index {index!r} is invalid for a tensor of shape {x.shape}: {error}") from None
     vjps = (lambda g, out, x: scatter_add(g, index, x.shape),)
@@ -583,7 +585,7 @@ def concatenate(tensors, axis=0):
     if axis is None:
         return concatenate([reshape(t, -1) for t in tensors], 0)
     try:
-        data = np.concatenate([t.data for t in tensors], axis=axis)
+        data = np.concatenate([t._data for t in tensors], axis=axis)
     except ValueError:
         raise ValueError(f"concatenate along axis {axis}: shapes {[t.shape for t in tensors]} "
                          "must agree on every other axis") from None
@@ -600,7 +602,7 @@ def stack(tensors, axis=0):
     """Join same-shape tensors along a new axis."""
     tensors = tuple(_as_tensor(t) for t in tensors)
     try:
-        data = np.stack([t.data for t in tensors], axis=axis)
+        data = np.stack([t._data for t in tensors], axis=axis)
     except ValueError:
         raise ValueError(f"stack: all tensors need the same shape, got {[t.shape for t in tensors]}") from None
     axis = axis % data.ndim
@@ -616,7 +618,7 @@ def stack(tensors, axis=0):
 def _comparison(ufunc):
     def compare(a, b):
         a, b = _pair(a, b)
-        return _constant(ufunc(a.data, b.data))
+        return _constant(ufunc(a._data, b._data))
 
     compare.__name__ = ufunc.__name__
     return compare
@@ -648,7 +650,7 @@ _FUNCTIONS = {
 def _unwrap(value):
     """Replace Tensors (also inside lists and tuples) by their arrays; report if any required grad."""
     if isinstance(value, Tensor):
-        return value.data, value.requires_grad
+        return value._data, value.requires_grad
     if isinstance(value, (list, tuple)):
         items = [_unwrap(v) for v in value]
         return type(value)(v for v, _ in items), builtins.any(r for _, r in items)
@@ -723,9 +725,9 @@ def bind_methods(cls):
         "reshape": reshape, "transpose": transpose, "swapaxes": swapaxes,
         "expand_dims": expand_dims, "squeeze": squeeze, "broadcast_to": broadcast_to,
         "matmul": matmul, "maximum": maximum, "minimum": minimum,
-        "argmax": lambda self, axis=None: np.argmax(self.data, axis=axis),
-        "argmin": lambda self, axis=None: np.argmin(self.data, axis=axis),
-        "astype": lambda self, dtype: _constant(self.data.astype(dtype)) if not self.requires_grad
+        "argmax": lambda self, axis=None: np.argmax(self._data, axis=axis),
+        "argmin": lambda self, axis=None: np.argmin(self._data, axis=axis),
+        "astype": lambda self, dtype: _constant(self._data.astype(dtype)) if not self.requires_grad
         else _cast(self, dtype),
     }
     for name, function in methods.items():
@@ -740,4 +742,4 @@ def _cast(x, dtype):
         raise TypeError(f"astype: a tensor that requires grad can only be cast to a floating "
                         f"dtype, got {dtype}")
     source = x.dtype
-    return _record(x.data.astype(dtype), (x,), (lambda g, out, x: g.astype(source),), "astype")
+    return _record(x._data.astype(dtype), (x,), (lambda g, out, x: g.astype(source),), "astype")

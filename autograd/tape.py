@@ -96,60 +96,74 @@ def _released_vjp(*_):  # marks a node whose saved values were freed by backward
 
 RELEASED = (_released_vjp,)
 _by_sequence = operator.attrgetter("_seq")
-_data_of = operator.attrgetter("data")
+_data_of = operator.attrgetter("_data")
+
+
+def _raise_modified(tensor, role):
+    raise RuntimeError(
+        f"a tensor saved for backward (the {role}, shape {np.shape(tensor._data)}) was modified "
+        "in place after it was recorded: its .data was reassigned or updated with +=, -=, ... "
+        "The gradient would be wrong. Run the forward pass again after changing it."
+    )
 
 
 def _gather(root, stop_at):
-    """Nodes reachable from ``root`` (newest first) and the leaves that require grad."""
-    nodes, leaves = [], []
-    seen = {root}
-    stack = [root]
+    """The nodes reachable from ``root``, newest first (the tape in reverse).
+
+    Leaves and the tensors in ``stop_at`` are not expanded: their cotangents are simply
+    left in the dictionary ``_run`` returns.
+    """
+    nodes = []
+    stack = [] if root._vjps is None or root in stop_at else [root]
+    seen = set(stack)
     while stack:
-        tensor = stack.pop()
-        vjps = tensor._vjps
-        if vjps is None or tensor in stop_at:
-            leaves.append(tensor)
-            continue
-        if vjps is RELEASED:
+        node = stack.pop()
+        if node._vjps is RELEASED:
             raise RuntimeError(
-                f"backward through a graph a second time: the values that {tensor._op!r} saved "
+                f"backward through a graph a second time: the values that {node._op!r} saved "
                 "for backward were freed by the first backward. Pass retain_graph=True to "
                 "the first backward() if you need to run backward through this graph again."
             )
-        nodes.append(tensor)
-        for parent in tensor._parents:
-            if parent.requires_grad and parent not in seen:
+        # Versions are tape times of the last write to .data: later than the node means stale.
+        seq = node._seq
+        if node._version > seq:
+            _raise_modified(node, "output")
+        nodes.append(node)
+        for parent in node._parents:
+            if parent._version > seq:
+                _raise_modified(parent, f"input to {node._op!r}")
+            # a parent with VJPs is a recorded node, so it requires grad
+            if parent._vjps is not None and parent not in seen and parent not in stop_at:
                 seen.add(parent)
                 stack.append(parent)
     nodes.sort(key=_by_sequence, reverse=True)
-    return nodes, leaves
+    return nodes
 
 
 def _run(root, seed, stop_at, retain_graph, create_graph):
-    """Run the tape backwards from ``root``; return ({tensor: cotangent}, leaves).
+    """Run the tape backwards from ``root``; return {tensor: cotangent} for the tensors
+    where the walk stopped (leaves that require grad, and ``stop_at``).
 
     Tensors hash by identity, so they key the dictionary of cotangents directly.
     """
-    nodes, leaves = _gather(root, stop_at)
     cotangents = {root: seed}
     pop, get = cotangents.pop, cotangents.get
-    for node in nodes:
-        g = pop(node, None)
+    for node in _gather(root, stop_at):
+        g = pop(node)
         parents = node._parents
-        if g is not None:
-            if create_graph:
-                args = (node, *parents)
-            else:
-                args = (node.data, *map(_data_of, parents))
-            for parent, vjp in zip(parents, node._vjps):
-                if parent.requires_grad:
-                    contribution = vjp(g, *args)
-                    previous = get(parent)
-                    cotangents[parent] = contribution if previous is None else previous + contribution
+        if create_graph:
+            args = (node, *parents)
+        else:
+            args = (node._data, *map(_data_of, parents))
+        for parent, vjp in zip(parents, node._vjps):
+            if parent.requires_grad:
+                contribution = vjp(g, *args)
+                previous = get(parent)
+                cotangents[parent] = contribution if previous is None else previous + contribution
         if not retain_graph:
             node._parents = ()
             node._vjps = RELEASED
-    return cotangents, leaves
+    return cotangents
 
 
 def _seed_for(output, grad, create_graph):
@@ -166,7 +180,7 @@ def _seed_for(output, grad, create_graph):
     elif isinstance(grad, type(output)):
         if create_graph:
             return grad
-        seed = grad.data
+        seed = grad._data
     else:
         seed = np.asarray(grad, dtype=output.dtype)
     if np.shape(seed) != output.shape:
@@ -195,11 +209,7 @@ def backward(output, grad=None, retain_graph=False, create_graph=False):
             "had requires_grad=True (or it ran under no_grad())."
         )
     seed = _seed_for(output, grad, create_graph)
-    cotangents, leaves = _walk(output, seed, (), retain_graph, create_graph)
-    for leaf in leaves:
-        g = cotangents.get(leaf)
-        if g is None:
-            continue
+    for leaf, g in _walk(output, seed, (), retain_graph, create_graph).items():  # leaves only
         if not create_graph:
             g = np.array(g, dtype=leaf.dtype)  # a copy: cotangents may be shared or read-only
         leaf.grad = g if leaf.grad is None else leaf.grad + g
@@ -214,7 +224,7 @@ def gradients(output, inputs, grad=None, retain_graph=False, create_graph=False)
     seed = _seed_for(output, grad, create_graph)
     stop_at = set(inputs)
     if output.requires_grad and output not in stop_at:
-        cotangents, _ = _walk(output, seed, stop_at, retain_graph, create_graph)
+        cotangents = _walk(output, seed, stop_at, retain_graph, create_graph)
     else:
         cotangents = {output: seed}
     make_tensor = type(output)._constant

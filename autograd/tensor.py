@@ -36,12 +36,13 @@ class Tensor:
     until you set it to ``None``.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_vjps", "_seq", "_op", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "_parents", "_vjps", "_seq", "_op", "_version",
+                 "__weakref__")
     __array_priority__ = 1000
 
     def __init__(self, data, requires_grad=False, dtype=None):
         if isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         array = np.array(data, dtype=dtype)  # a copy: later changes to `data` cannot reach the tape
         if array.dtype.kind not in "fiub":
             raise TypeError(
@@ -50,19 +51,20 @@ class Tensor:
             )
         if requires_grad:
             _check_can_require_grad(array.dtype)
-        self.data = array
+        self._data = array
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self._parents = ()
         self._vjps = None
         self._seq = -1
         self._op = None
+        self._version = -1
 
     @classmethod
     def _from_op(cls, data, parents, vjps, op):
         """The output of a primitive; the one place that decides whether it is recorded."""
         out = cls.__new__(cls)
-        out.data = data
+        out._data = data
         out.grad = None
         if tape._mode.enabled:
             for parent in parents:
@@ -72,32 +74,52 @@ class Tensor:
                     out._vjps = vjps
                     out._seq = tape.next_sequence_number()
                     out._op = op
+                    out._version = -1
                     return out
         out.requires_grad = False
         out._parents = ()
         out._vjps = None
         out._seq = -1
         out._op = op
+        out._version = -1
         return out
 
     @classmethod
     def _constant(cls, data):
         """Wrap an array or NumPy scalar without copying; never requires grad."""
         out = cls.__new__(cls)
-        out.data = data
+        out._data = data
         out.grad = None
         out.requires_grad = False
         out._parents = ()
         out._vjps = None
         out._seq = -1
         out._op = None
+        out._version = -1
         return out
 
     # -- array attributes ---------------------------------------------------
-    shape = property(lambda self: self.data.shape, doc="Tuple of dimensions, as in NumPy.")
-    dtype = property(lambda self: self.data.dtype, doc="NumPy dtype of the data.")
-    ndim = property(lambda self: self.data.ndim, doc="Number of dimensions.")
-    size = property(lambda self: self.data.size, doc="Number of elements.")
+    @property
+    def data(self):
+        """The NumPy array. Assigning to it (``x.data = a``, ``x.data -= lr * g``) is tracked:
+        a graph that saved the old values refuses to run backward instead of giving a wrong
+        gradient. Writes into the array itself (``x.data[0] = 1``) are not tracked."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, (np.ndarray, np.generic)):
+            value = np.asarray(value)
+        if self.requires_grad and value.dtype.kind != "f":
+            raise TypeError(f"data of a tensor that requires grad must be floating-point, got "
+                            f"dtype {value.dtype}")
+        self._data = value
+        self._version = tape.next_sequence_number()  # the tape time of this write
+
+    shape = property(lambda self: self._data.shape, doc="Tuple of dimensions, as in NumPy.")
+    dtype = property(lambda self: self._data.dtype, doc="NumPy dtype of the data.")
+    ndim = property(lambda self: self._data.ndim, doc="Number of dimensions.")
+    size = property(lambda self: self._data.size, doc="Number of elements.")
 
     @property
     def is_leaf(self) -> bool:
@@ -107,7 +129,7 @@ class Tensor:
     def __len__(self):
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self._data)
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
@@ -115,19 +137,19 @@ class Tensor:
     __hash__ = object.__hash__  # identity: tensors key the tape's dictionaries
 
     def __bool__(self):
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self):
-        return float(self.data)
+        return float(self._data)
 
     def __int__(self):
-        return int(self.data)
+        return int(self._data)
 
     # -- NumPy interop ------------------------------------------------------
     def __array__(self, dtype=None, copy=None):
         if copy:
-            return np.array(self.data, dtype=dtype)
-        return np.asarray(self.data, dtype=dtype)
+            return np.array(self._data, dtype=dtype)
+        return np.asarray(self._data, dtype=dtype)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         from autograd import primitives
@@ -141,18 +163,18 @@ class Tensor:
 
     def item(self):
         """The single element as a Python number."""
-        return self.data.item()
+        return self._data.item()
 
     def numpy(self):
         """The data as an ndarray (shared, not copied; no gradient flows through it)."""
-        return np.asarray(self.data)
+        return np.asarray(self._data)
 
     def tolist(self):
-        return np.asarray(self.data).tolist()
+        return np.asarray(self._data).tolist()
 
     def detach(self):
         """A tensor sharing this one's data, cut from the tape."""
-        return Tensor._constant(self.data)
+        return Tensor._constant(self._data)
 
     # -- autograd -------------------------------------------------------------
     def backward(self, grad=None, retain_graph=False, create_graph=False):
@@ -165,7 +187,7 @@ class Tensor:
         tape.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
 
     def __repr__(self):
-        body = np.array2string(np.asarray(self.data), separator=", ", prefix="Tensor(")
+        body = np.array2string(np.asarray(self._data), separator=", ", prefix="Tensor(")
         extras = [f"dtype={self.dtype}"]
         if self.requires_grad:
             extras.append("requires_grad=True")
