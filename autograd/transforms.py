@@ -303,7 +303,8 @@ def _jacobian_rows(trace, output):
         elif trace.create_graph:
             jacobians.append(reshape(stack([row[j] for row in rows]), shape))
         else:
-            jacobians.append(Tensor._constant(np.stack([row[j].data for row in rows]).reshape(shape)))
+            stacked = np.stack([row[j].data for row in rows])
+            jacobians.append(Tensor._constant(stacked.reshape(shape)))
     return jacobians
 
 

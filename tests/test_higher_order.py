@@ -7,7 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import autograd as ag
-from autograd.testing import gradcheck, strategies as ags
+from autograd.primitives import _raw
+from autograd.tensor import Tensor
+from autograd.testing import GradcheckError, gradcheck, strategies as ags
 from specs import PRIMITIVES
 
 scalars = st.floats(-3, 3, allow_nan=False, allow_infinity=False)
@@ -79,7 +81,8 @@ def test_jacobian_of_jacobian_is_the_hessian(x):
     f = lambda x: (ag.tanh(x) * x[::-1]).sum()
     twice = ag.jacobian(ag.jacobian(f))(x)
     assert twice.shape == (3, 3)
-    np.testing.assert_allclose(np.asarray(twice), np.asarray(ag.hessian(f)(x)), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(twice), np.asarray(ag.hessian(f)(x)),
+                               rtol=1e-12, atol=1e-12)
 
 
 @given(ags.arrays(np.float64, shape=(2,)))
@@ -114,7 +117,8 @@ def test_jacobian_of_softmax_over_rows_is_block_diagonal():
     J = np.asarray(ag.jacobian(lambda z: ag.softmax(z, axis=1))(z))
     assert J.shape == (2, 3, 2, 3)
     for i in range(2):
-        np.testing.assert_allclose(J[i, :, i, :], softmax_matrix(reference_softmax(z[i])), atol=1e-12)
+        expected = softmax_matrix(reference_softmax(z[i]))
+        np.testing.assert_allclose(J[i, :, i, :], expected, atol=1e-12)
     np.testing.assert_array_equal(J[0, :, 1, :], 0.0)
     np.testing.assert_array_equal(J[1, :, 0, :], 0.0)
 
@@ -130,7 +134,8 @@ def test_hessian_of_logsumexp(z):
 def test_hessian_of_cross_entropy_for_one_row_of_logits(fused, data):
     batch, classes = data.draw(st.integers(1, 3)), data.draw(st.integers(2, 5))
     logits = data.draw(ags.arrays(np.float64, shape=(batch, classes)))
-    target = np.array(data.draw(st.lists(st.integers(0, classes - 1), min_size=batch, max_size=batch)))
+    target = np.array(data.draw(
+        st.lists(st.integers(0, classes - 1), min_size=batch, max_size=batch)))
     row = data.draw(st.integers(0, batch - 1))
 
     def loss_of_row(z):   # the loss as a function of row `row` of the logits only
@@ -191,3 +196,27 @@ def test_second_order_gradcheck(spec, data):
     v = np.asarray(data.draw(ags.arrays(np.float64, shape=output_shape)))
     assert gradcheck(gradient_function(spec.function, arguments), *arguments, v,
                      full_jacobian_limit=0, projections=3)
+
+
+@pytest.mark.parametrize("spec", TWICE_DIFFERENTIABLE, ids=repr)
+@settings(max_examples=6)
+@given(data=st.data())
+def test_third_order_gradcheck(spec, data):
+    arguments = data.draw(spec.arguments(np.float64))
+    output_shape = np.shape(spec.reference(*arguments))
+    v = np.asarray(data.draw(ags.arrays(np.float64, shape=output_shape)))
+    second = gradient_function(spec.function, arguments)
+    u = np.asarray(data.draw(ags.arrays(np.float64, shape=np.shape(second(*arguments, v)))))
+    assert gradcheck(gradient_function(second, (*arguments, v)), *arguments, v, u,
+                     full_jacobian_limit=0, projections=2)
+
+
+def test_second_order_check_catches_a_vjp_that_is_not_differentiable():
+    # cube whose VJP reads the raw array: right first derivative, second derivative lost
+    def cube(x):
+        return Tensor._from_op(x.data ** 3, (x,), (lambda g, out, x: g * 3 * _raw(x) ** 2,), "cube")
+
+    x = np.array([0.5, -1.0, 2.0])
+    assert gradcheck(cube, x)
+    with pytest.raises(GradcheckError):
+        gradcheck(gradient_function(cube, (x,)), x, np.ones(3), full_jacobian_limit=0)

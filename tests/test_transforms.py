@@ -1,4 +1,4 @@
-"""Functional transforms: grad, value_and_grad, vjp, jacobian, hessian, hvp (first order and API)."""
+"""Functional transforms: grad, value_and_grad, vjp, jacobian, hessian, hvp (API, first order)."""
 
 import doctest
 import threading
@@ -325,7 +325,8 @@ def test_jacobian_with_several_arguments_and_outputs():
     def f(x, y):
         return x * y, (x * x).sum()
 
-    (Jxx, Jxy), (gx, gy) = ag.jacobian(f, argnums=(0, 1))(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    x, y = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    (Jxx, Jxy), (gx, gy) = ag.jacobian(f, argnums=(0, 1))(x, y)
     np.testing.assert_array_equal(np.asarray(Jxx), np.diag([3.0, 4.0]))
     np.testing.assert_array_equal(np.asarray(Jxy), np.diag([1.0, 2.0]))
     np.testing.assert_array_equal(np.asarray(gx), [2.0, 4.0])
