@@ -86,3 +86,11 @@ def test_check_statuses():
     assert harness.check(4.1, 4) == "FAIL"
     assert harness.check(3.5, 3, at_most=False) == "PASS"
     assert harness.check(None, 4) == "n.a."
+
+
+def test_profile_prints_the_engine_functions(capsys):
+    from benchmarks import profile
+
+    profile.main(["overhead", "--calls", "20", "--top", "5"])
+    printed = capsys.readouterr().out
+    assert "20 tapegrad steps" in printed and "autograd" in printed
