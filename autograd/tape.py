@@ -7,9 +7,9 @@ A tensor produced by a recorded primitive *is* a node of the tape. It keeps
     _seq       a number from a counter that only grows.
 
 Sorting nodes by ``_seq`` gives the order they were recorded in: that list is the
-tape (a Wengert list). ``backward`` gathers the nodes reachable from the output
-without recursion, sorts them by decreasing ``_seq`` and runs their VJPs, summing
-the cotangents of any tensor used more than once.
+tape (a Wengert list). ``backward`` runs it in reverse without recursion: a heap
+always hands it the pending node with the largest ``_seq``, so every node runs after
+all its consumers have added their cotangents (summed for a tensor used twice).
 
 The graph is owned by the output: every node holds its parents, nothing holds a
 node's consumers, so dropping the output frees everything only it reaches.
@@ -27,6 +27,7 @@ import functools
 import itertools
 import operator
 import threading
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -95,7 +96,6 @@ def _released_vjp(*_):  # marks a node whose saved values were freed by backward
 
 
 RELEASED = (_released_vjp,)
-_by_sequence = operator.attrgetter("_seq")
 _data_of = operator.attrgetter("_data")
 
 
@@ -107,59 +107,49 @@ def _raise_modified(tensor, role):
     )
 
 
-def _gather(root, stop_at):
-    """The nodes reachable from ``root``, newest first (the tape in reverse).
-
-    Leaves and the tensors in ``stop_at`` are not expanded: their cotangents are simply
-    left in the dictionary ``_run`` returns.
-    """
-    nodes = []
-    stack = [] if root._vjps is None or root in stop_at else [root]
-    seen = set(stack)
-    while stack:
-        node = stack.pop()
-        if node._vjps is RELEASED:
-            raise RuntimeError(
-                f"backward through a graph a second time: the values that {node._op!r} saved "
-                "for backward were freed by the first backward. Pass retain_graph=True to "
-                "the first backward() if you need to run backward through this graph again."
-            )
-        # Versions are tape times of the last write to .data: later than the node means stale.
-        seq = node._seq
-        if node._version > seq:
-            _raise_modified(node, "output")
-        nodes.append(node)
-        for parent in node._parents:
-            if parent._version > seq:
-                _raise_modified(parent, f"input to {node._op!r}")
-            # a parent with VJPs is a recorded node, so it requires grad
-            if parent._vjps is not None and parent not in seen and parent not in stop_at:
-                seen.add(parent)
-                stack.append(parent)
-    nodes.sort(key=_by_sequence, reverse=True)
-    return nodes
+def _raise_released(node):
+    raise RuntimeError(
+        f"backward through a graph a second time: the values that {node._op!r} saved for "
+        "backward were freed by the first backward. Pass retain_graph=True to the first "
+        "backward() if you need to run backward through this graph again."
+    )
 
 
 def _run(root, seed, stop_at, retain_graph, create_graph):
-    """Run the tape backwards from ``root``; return {tensor: cotangent} for the tensors
-    where the walk stopped (leaves that require grad, and ``stop_at``).
+    """Run the tape backwards from ``root``.
 
-    Tensors hash by identity, so they key the dictionary of cotangents directly.
+    Returns {tensor: cotangent} for the tensors where the walk stops: leaves that require
+    grad, and the tensors in ``stop_at``. A node enters the heap when it receives its first
+    cotangent; popping the largest sequence number first runs the tape in reverse, and
+    guarantees every consumer of a node has contributed before the node runs.
     """
     cotangents = {root: seed}
+    if root._vjps is None or root in stop_at:
+        return cotangents
     pop, get = cotangents.pop, cotangents.get
-    for node in _gather(root, stop_at):
+    heap = [(-root._seq, root)]
+    while heap:
+        node = heappop(heap)[1]
+        vjps, parents, seq = node._vjps, node._parents, node._seq
+        if vjps is RELEASED:
+            _raise_released(node)
+        # Versions are tape times of the last write to .data: later than the node means stale.
+        if node._version > seq:
+            _raise_modified(node, "output")
         g = pop(node)
-        parents = node._parents
-        if create_graph:
-            args = (node, *parents)
-        else:
-            args = (node._data, *map(_data_of, parents))
-        for parent, vjp in zip(parents, node._vjps):
+        args = (node, *parents) if create_graph else (node._data, *map(_data_of, parents))
+        for parent, vjp in zip(parents, vjps):
+            if parent._version > seq:
+                _raise_modified(parent, f"input to {node._op!r}")
             if parent.requires_grad:
                 contribution = vjp(g, *args)
                 previous = get(parent)
-                cotangents[parent] = contribution if previous is None else previous + contribution
+                if previous is not None:
+                    cotangents[parent] = previous + contribution
+                else:
+                    cotangents[parent] = contribution
+                    if parent._vjps is not None and parent not in stop_at:
+                        heappush(heap, (-parent._seq, parent))
         if not retain_graph:
             node._parents = ()
             node._vjps = RELEASED

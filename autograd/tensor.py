@@ -30,8 +30,8 @@ class Tensor:
     >>> x.grad.shape
     (1, 2)
 
-    ``data`` is the NumPy array (results of 0-d operations may be NumPy scalars,
-    which behave as 0-d arrays). ``grad`` is filled by ``backward`` for leaves that
+    ``data`` is the NumPy array; 0-d data is a NumPy scalar (``np.float64(2.0)``), which
+    behaves as a 0-d array. ``grad`` is filled by ``backward`` for leaves that
     require grad: an array of the tensor's shape and dtype, accumulated across calls
     until you set it to ``None``.
     """
@@ -51,7 +51,9 @@ class Tensor:
             )
         if requires_grad:
             _check_can_require_grad(array.dtype)
-        self._data = array
+        # 0-d data is kept as a NumPy scalar, as NumPy's own 0-d results are: scalar
+        # arithmetic is several times faster than 0-d array arithmetic.
+        self._data = array[()] if array.ndim == 0 else array
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self._parents = ()
