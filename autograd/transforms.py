@@ -161,8 +161,9 @@ class _Trace:
         retain_graph = self.retain_graph if retain_graph is None else retain_graph
         results = tape.gradients(output, self.inputs, grad=cotangent,
                                  retain_graph=retain_graph, create_graph=create_graph)
-        if create_graph:
-            return results
+        if create_graph:  # cast back (recorded) if f computed in a wider dtype
+            return [g if g.dtype == x.dtype else g.astype(x.dtype)
+                    for g, x in zip(results, self.inputs)]
         return [Tensor._constant(_owned_array(g, x.dtype)) for g, x in zip(results, self.inputs)]
 
     def value(self, output):

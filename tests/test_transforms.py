@@ -76,6 +76,15 @@ def test_grad_has_the_argument_dtype_and_shape(dtype):
     np.testing.assert_array_equal(np.asarray(g), np.full((2, 3), 2, dtype))
 
 
+def test_grad_has_the_argument_dtype_when_f_widens_it():
+    widen = lambda x: (x * x * np.ones(2)).sum()      # float32 * float64 array -> float64
+    x = np.array([1.0, 2.0], dtype=np.float32)
+    assert ag.grad(widen)(x).dtype == np.float32
+    tracked = ag.tensor(x, requires_grad=True)
+    g = ag.grad(widen)(tracked)                      # recorded path
+    assert g.dtype == np.float32 and g.requires_grad
+
+
 def test_grad_results_are_fresh_writable_arrays():
     # sum's VJP broadcasts (a read-only view); the user must get an array of their own.
     x = np.ones((2, 3))
