@@ -220,3 +220,26 @@ def test_second_order_check_catches_a_vjp_that_is_not_differentiable():
     assert gradcheck(cube, x)
     with pytest.raises(GradcheckError):
         gradcheck(gradient_function(cube, (x,)), x, np.ones(3), full_jacobian_limit=0)
+
+
+@settings(max_examples=10)
+@given(ags.arrays(np.float64, shape=(2, 3)), ags.arrays(np.float64, shape=(3, 4)))
+def test_hessian_and_hvp_match_torch(x, w):
+    torch = pytest.importorskip("torch")
+    target = np.array([1, 3])
+
+    def loss(x, w):   # a tiny network: tanh layer, then cross-entropy
+        return ag.cross_entropy(ag.tanh(ag.matmul(x, w)), target)
+
+    def torch_loss(x, w):
+        return torch.nn.functional.cross_entropy(torch.tanh(x @ w), torch.as_tensor(target))
+
+    (Hxx, Hxw), (Hwx, Hww) = ag.hessian(loss, argnums=(0, 1))(x, w)
+    expected = torch.func.hessian(torch_loss, argnums=(0, 1))(
+        torch.as_tensor(x), torch.as_tensor(w))
+    for ours, theirs in zip((Hxx, Hxw, Hwx, Hww), (*expected[0], *expected[1])):
+        np.testing.assert_allclose(np.asarray(ours), theirs.numpy(), rtol=1e-9, atol=1e-12)
+    v = np.ones_like(w)
+    hv = ag.hvp(loss, argnums=1)(x, w, v)
+    np.testing.assert_allclose(np.asarray(hv), np.tensordot(np.asarray(Hww), v, axes=2),
+                               rtol=1e-9, atol=1e-12)
