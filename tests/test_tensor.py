@@ -22,7 +22,8 @@ from autograd import tape
 ])
 def test_construction_from_numbers_lists_and_arrays(data, shape, dtype):
     x = ag.tensor(data)
-    assert isinstance(x.data, np.ndarray)
+    assert isinstance(x.data, (np.ndarray, np.generic))  # 0-d data may be a NumPy scalar
+    assert isinstance(np.asarray(x), np.ndarray)
     assert x.shape == shape and x.dtype == dtype and x.ndim == len(shape)
     assert x.size == int(np.prod(shape))
     assert x.grad is None and not x.requires_grad and x.is_leaf
