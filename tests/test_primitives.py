@@ -180,3 +180,25 @@ def test_table_covers_every_primitive_in_the_design():
               "clip sum mean max min matmul reshape transpose expand_dims squeeze broadcast_to "
               "getitem concatenate stack").split()
     assert set(design) <= set(SPECS_BY_NAME)
+
+
+# Hypothesis draws 0-d and broadcasting shapes too; these pin the corner cases down
+# whatever it draws.
+ELEMENTWISE_UNARY = ["neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "clip"]
+ELEMENTWISE_BINARY = ["add", "sub", "mul", "div", "pow", "maximum", "minimum"]
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE_UNARY)
+def test_unary_on_0d(name):
+    out = SPECS_BY_NAME[name].function(ag.tensor(0.75, requires_grad=True))
+    assert out.shape == ()
+    assert gradcheck(SPECS_BY_NAME[name].function, np.array(0.75))
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE_BINARY)
+@pytest.mark.parametrize("shape_a, shape_b", [((), ()), ((), (3,)), ((2, 1), (3,)), ((4, 1, 3), (2, 1))])
+def test_binary_broadcasting_corners(name, shape_a, shape_b):
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0.5, 2.0, shape_a)
+    b = rng.uniform(0.5, 2.0, shape_b) + 0.03  # never tied with a
+    assert gradcheck(SPECS_BY_NAME[name].function, a, b)
