@@ -48,7 +48,7 @@ def gradcheck(f, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, full_jacobian_limit=20
     When ``(total input size) * (output size) <= full_jacobian_limit`` every entry of
     the Jacobian is compared; otherwise ``projections`` random ``u · J · v`` per input.
 
-    >>> import numpy as np, autograd as ag
+    >>> import numpy as np
     >>> gradcheck(lambda a, b: (a * b).sum(axis=0), np.ones((3, 2)), np.arange(2.0))
     True
     """
