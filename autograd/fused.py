@@ -14,10 +14,13 @@ classic ``p - y`` once ``Y~`` sums to 1; it is never assumed to.
 (plus, with label smoothing, one row vector ``spread`` shared by every kept row), so
 no dense one-hot is ever made. Probability targets carry ``Y~`` itself.
 
-Speed: the forward writes ``z - max`` into one new buffer, reads what the loss needs
-from it, exponentiates it in place and keeps it (with the row sums) for the VJP, which
-turns that same buffer into the gradient. A second backward through a retained graph
-recomputes it from the logits.
+Speed: the forward makes one pass over the logits, a cache-sized block of rows at a
+time: it writes ``z - max`` into one new buffer, reads what the loss needs, exponentiates
+in place and, when a backward pass may follow, finishes the block as the gradient for
+a unit cotangent. The VJP only scales that buffer by ``g`` (nothing to do for the usual
+``g = 1``) and hands it over; a second backward through a retained graph recomputes it.
+Under ``create_graph`` the VJP is built from Tensor operations instead, so it can be
+differentiated again.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
+from autograd import tape
 from autograd.primitives import _as_tensor, describe, exp, scatter_add, sub, sum
 from autograd.tensor import Tensor
 
@@ -107,31 +111,43 @@ def probability_target(probabilities, weight=None, label_smoothing=0.0, dtype=np
                            dense=y)
 
 
-# Rows per block: a block of this many bytes stays in cache while it is shifted,
-# read, exponentiated and summed, instead of four passes over the whole array.
+# Rows per block: a block of this many bytes stays in cache while it is shifted, read,
+# exponentiated, summed and (if needed) turned into the gradient, instead of one pass
+# over the whole array for each step.
 _BLOCK_BYTES = 1 << 18
 
 
-def _exp_shifted(z, target=None):
-    """exp(z - row max) in a new buffer, its row sums, and (given a target) the loss dots.
+def _sweep(z, target, row_factor=None):
+    """One blocked pass over logits (M, C): (buffer, row sums, dots).
 
-    The dots are ``sum_c Y~[m, c] (z - max)[m, c]``, read from each block before it is
-    exponentiated. Works a block of rows at a time so that each block stays in cache.
+    Per block of rows: ``z - max`` goes into a new buffer, the dots
+    ``sum_c Y~[m, c] (z - max)[m, c]`` are read from it, it is exponentiated in place
+    and summed. With ``row_factor`` it is then overwritten, still in cache, with the
+    gradient for a unit cotangent, ``row_factor * (p * total - Y~)``, so the VJP only
+    has to scale it.
     """
     rows, num_classes = z.shape
     buffer = np.empty_like(z)
     sums = np.empty(rows, z.dtype)
-    dots = None if target is None else np.empty(rows, z.dtype)
+    dots = np.empty(rows, z.dtype)
     step = max(1, _BLOCK_BYTES // max(1, num_classes * z.itemsize))
     for start in range(0, rows, step):
         block = slice(start, start + step)
         shifted = buffer[block]
         np.subtract(z[block], stable_shift(z[block], 1), out=shifted)
-        if target is not None:
-            dots[block] = _target_dot(target, shifted, block)
+        dots[block] = _target_dot(target, shifted, block)
         np.exp(shifted, out=shifted)
         shifted.sum(axis=1, out=sums[block])
+        if row_factor is not None:
+            _gradient_in_place(shifted, sums[block], row_factor[block], _rows_of(target, block))
     return buffer, sums, dots
+
+
+def _rows_of(target, block):
+    """The EffectiveTarget of the rows in ``block`` (``spread`` and ``norm`` are shared)."""
+    return target._replace(**{name: getattr(target, name)[block]
+                              for name in ("keep", "total", "classes", "class_weight", "dense")
+                              if getattr(target, name) is not None})
 
 
 def _target_dot(target, shifted, block):
@@ -171,8 +187,8 @@ def softmax_cross_entropy(logits, target, reduction="mean"):
 
     Returns a 0-d tensor (``"mean"``, ``"sum"``) or one loss per row, shape (M,)
     (``"none"``). One node on the tape; its VJP is
-    ``g * (p * sum_c Y~ - Y~) / norm`` (``norm`` only for ``"mean"``), computed in
-    place on the buffer the forward kept. Use ``autograd.cross_entropy`` for the
+    ``g * (p * sum_c Y~ - Y~) / norm`` (``norm`` only for ``"mean"``): the forward
+    leaves it for ``g = 1`` in its one buffer, and the VJP scales that buffer in place. Use ``autograd.cross_entropy`` for the
     user-facing options; this is the primitive underneath.
 
     >>> import autograd as ag
@@ -186,29 +202,33 @@ def softmax_cross_entropy(logits, target, reduction="mean"):
     if logits.ndim != 2:
         raise ValueError(f"softmax_cross_entropy: logits must be (M, C), got {describe(logits)}")
     dtype = logits.dtype
-    # One buffer: shifted logits -> (dot products read) -> exp in place, kept for the VJP.
-    unnormalised, row_sums, dot = _exp_shifted(logits.data, target)
+    row_factor = _row_factor(target, reduction, dtype)
+    # Only compute the gradient if a backward pass can ask for it.
+    needs_gradient = tape.is_grad_enabled() and logits.requires_grad
+    gradient, row_sums, dot = _sweep(logits.data, target, row_factor if needs_gradient else None)
     row_losses = target.total * np.log(row_sums) - dot
     row_losses = np.where(target.keep, row_losses, 0).astype(dtype, copy=False)
     data = _reduced(row_losses, reduction, target.norm)
-
-    row_factor = _row_factor(target, reduction, dtype)
-    saved = [(unnormalised, row_sums)]
+    saved = [gradient] if needs_gradient else []
 
     def softmax_cross_entropy_vjp(g, out, z):
         if isinstance(g, Tensor) or isinstance(z, Tensor):
             return _differentiable_gradient(g, z, target, row_factor)
-        if saved:  # first backward: turn the kept buffer into the gradient, in place
-            buffer, sums = saved.pop()
+        if saved:  # first backward: the forward's buffer becomes the result
+            gradient = saved.pop()
         else:      # backward again through a retained graph: recompute
-            buffer, sums, _ = _exp_shifted(z)
-        return _gradient_in_place(buffer, sums, g * row_factor, target)
+            gradient = _sweep(z, target, row_factor)[0]
+        if np.ndim(g):                 # "none": one cotangent per row
+            gradient *= g.reshape(-1, 1)
+        elif g != 1:                   # a 0-d loss is usually seeded with exactly 1
+            gradient *= g
+        return gradient
 
     return Tensor._from_op(data, (logits,), (softmax_cross_entropy_vjp,), "softmax_cross_entropy")
 
 
 def _gradient_in_place(buffer, row_sums, row_cotangent, target):
-    """Overwrite ``buffer`` (exp(z - max)) with ``r * (p * total - Y~)``, r the row cotangent."""
+    """Overwrite ``buffer`` (exp(z - max), rows of a block) with ``r * (p * total - Y~)``."""
     if target.dense is None and target.spread is None:
         buffer *= (row_cotangent * target.total / row_sums)[:, None]
     else:

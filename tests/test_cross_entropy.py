@@ -335,6 +335,19 @@ def test_second_backward_through_retained_graph_recomputes():
     np.testing.assert_allclose(x.grad, 2 * first, rtol=1e-15)
 
 
+@pytest.mark.parametrize("options", [{}, {"label_smoothing": 0.3, "weight": WEIGHT}])
+def test_fused_scales_its_gradient_by_the_incoming_cotangent(options):
+    """The forward leaves the gradient for g = 1; any other g scales it."""
+    x = ag.tensor(LOGITS, requires_grad=True)
+    (unit,) = gradients(ag.cross_entropy(x, TARGET, **options), [x])
+    (scaled,) = gradients(2.5 * ag.cross_entropy(x, TARGET, **options), [x])
+    np.testing.assert_allclose(scaled, 2.5 * unit, rtol=1e-15)
+    with ag.no_grad():  # nothing recorded, same value
+        value = ag.cross_entropy(x, TARGET, **options)
+    assert value.requires_grad is False
+    assert value.item() == ag.cross_entropy(x, TARGET, **options).item()
+
+
 @given(cases(dtypes=(np.float32, np.float64)))
 def test_inputs_are_not_modified(case):
     logits, target = case.logits.copy(), case.target.copy()
