@@ -133,13 +133,13 @@ def _sweep(z, target, row_factor=None):
     step = max(1, _BLOCK_BYTES // max(1, num_classes * z.itemsize))
     for start in range(0, rows, step):
         block = slice(start, start + step)
-        shifted = buffer[block]
+        shifted, part = buffer[block], _rows_of(target, block)
         np.subtract(z[block], stable_shift(z[block], 1), out=shifted)
-        dots[block] = _target_dot(target, shifted, block)
+        dots[block] = _target_dot(part, shifted)
         np.exp(shifted, out=shifted)
         shifted.sum(axis=1, out=sums[block])
         if row_factor is not None:
-            _gradient_in_place(shifted, sums[block], row_factor[block], _rows_of(target, block))
+            _gradient_in_place(shifted, sums[block], row_factor[block], part)
     return buffer, sums, dots
 
 
@@ -150,15 +150,15 @@ def _rows_of(target, block):
                               if getattr(target, name) is not None})
 
 
-def _target_dot(target, shifted, block):
-    """sum_c Y~[m, c] * shifted[m, c] for the rows in ``block``, without building Y~."""
+def _target_dot(target, shifted):
+    """sum_c Y~[m, c] * shifted[m, c] for every row, without building Y~."""
     if target.dense is not None:
-        dot = np.einsum("mc,mc->m", target.dense[block], shifted)
+        dot = np.einsum("mc,mc->m", target.dense, shifted)
     else:
-        dot = target.class_weight[block] * shifted[np.arange(len(shifted)), target.classes[block]]
+        dot = target.class_weight * shifted[np.arange(len(shifted)), target.classes]
         if target.spread is not None:
             dot += shifted @ target.spread
-    return np.where(target.keep[block], dot, 0)  # an ignored row adds nothing, even next to -inf
+    return np.where(target.keep, dot, 0)  # an ignored row adds nothing, even next to -inf
 
 
 def _reduced(row_losses, reduction, norm):
