@@ -41,15 +41,6 @@ def _shifted(x, axis):
     return sub(x, Tensor._constant(shift)), shift
 
 
-def _sum_kept(x, axis, kept_shape):
-    """sum(x, axis, keepdims=True), spelled as sum + reshape.
-
-    Works around the core's sum VJP with keepdims=True (it reshapes the cotangent to
-    the input's shape); see the issue 3 report.
-    """
-    return reshape(sum(x, axis=axis), kept_shape)
-
-
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along ``axis``: entries in [0, 1] that sum to 1 along ``axis``.
 
@@ -62,9 +53,9 @@ def softmax(x, axis=-1):
     array([[0.09 , 0.245, 0.665]])
     """
     x = _floating(x)
-    shifted, shift = _shifted(x, axis)
+    shifted, _ = _shifted(x, axis)
     unnormalised = exp(shifted)
-    return unnormalised / _sum_kept(unnormalised, axis, shift.shape)
+    return unnormalised / sum(unnormalised, axis=axis, keepdims=True)
 
 
 def log_softmax(x, axis=-1):
@@ -78,8 +69,8 @@ def log_softmax(x, axis=-1):
     array([-10000.,      0.])
     """
     x = _floating(x)
-    shifted, shift = _shifted(x, axis)
-    return shifted - log(_sum_kept(exp(shifted), axis, shift.shape))
+    shifted, _ = _shifted(x, axis)
+    return shifted - log(sum(exp(shifted), axis=axis, keepdims=True))
 
 
 def logsumexp(x, axis=-1, keepdims=False):

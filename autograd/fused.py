@@ -251,7 +251,7 @@ def _differentiable_gradient(g, z, target, row_factor):
     rows, num_classes = z.shape
     shifted = sub(z, Tensor._constant(stable_shift(z.data, 1)))
     unnormalised = exp(shifted)
-    p = unnormalised / sum(unnormalised, axis=1).reshape(rows, 1)
+    p = unnormalised / sum(unnormalised, axis=1, keepdims=True)
     r = g * row_factor                    # (M,) cotangent of each row's loss (Tensor or array)
     gradient = p * (r * target.total).reshape(rows, 1)
     if target.dense is not None:
