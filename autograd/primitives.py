@@ -89,6 +89,7 @@ def unbroadcast(g, shape):
 
 
 def _binary(forward, a, b, vjps, op):
+    """Apply a broadcasting binary ``forward``; ``vjps`` comes from ``_binary_vjps``."""
     a, b = _pair(a, b)
     try:
         data = forward(a._data, b._data)
@@ -97,7 +98,15 @@ def _binary(forward, a, b, vjps, op):
             f"{op}: operands with shapes {a.shape} and {b.shape} cannot be broadcast together "
             "(NumPy broadcasting: trailing axes must be equal or 1)"
         ) from None
-    return _record(data, (a, b), vjps, op)
+    same_shape, broadcast = vjps
+    return _record(data, (a, b), same_shape if a._data.shape == b._data.shape else broadcast, op)
+
+
+def _binary_vjps(vjp_a, vjp_b):
+    """The VJP pairs of a binary op: as written, for inputs of one shape (no broadcasting
+    happened), and wrapped in ``unbroadcast`` for inputs of different shapes."""
+    return (vjp_a, vjp_b), (lambda g, out, a, b: unbroadcast(vjp_a(g, out, a, b), a.shape),
+                            lambda g, out, a, b: unbroadcast(vjp_b(g, out, a, b), b.shape))
 
 
 def _unary(function, x, vjps, op):
@@ -115,8 +124,8 @@ def add(a, b):
     return _binary(operator.add, a, b, ADD_VJPS, "add")
 
 
-ADD_VJPS = (lambda g, out, a, b: unbroadcast(g, a.shape),
-            lambda g, out, a, b: unbroadcast(g, b.shape))
+ADD_VJPS = _binary_vjps(lambda g, out, a, b: g,
+                        lambda g, out, a, b: g)
 
 
 def sub(a, b):
@@ -124,8 +133,8 @@ def sub(a, b):
     return _binary(operator.sub, a, b, SUB_VJPS, "sub")
 
 
-SUB_VJPS = (lambda g, out, a, b: unbroadcast(g, a.shape),
-            lambda g, out, a, b: unbroadcast(-g, b.shape))
+SUB_VJPS = _binary_vjps(lambda g, out, a, b: g,
+                        lambda g, out, a, b: -g)
 
 
 def mul(a, b):
@@ -133,8 +142,8 @@ def mul(a, b):
     return _binary(operator.mul, a, b, MUL_VJPS, "mul")
 
 
-MUL_VJPS = (lambda g, out, a, b: unbroadcast(g * b, a.shape),
-            lambda g, out, a, b: unbroadcast(g * a, b.shape))
+MUL_VJPS = _binary_vjps(lambda g, out, a, b: g * b,
+                        lambda g, out, a, b: g * a)
 
 
 def div(a, b):
@@ -142,8 +151,8 @@ def div(a, b):
     return _binary(operator.truediv, a, b, DIV_VJPS, "div")
 
 
-DIV_VJPS = (lambda g, out, a, b: unbroadcast(g / b, a.shape),             # d(a/b)/da = 1/b
-            lambda g, out, a, b: unbroadcast(-g * out / b, b.shape))     # d(a/b)/db = -(a/b)/b
+DIV_VJPS = _binary_vjps(lambda g, out, a, b: g / b,             # d(a/b)/da = 1/b
+                        lambda g, out, a, b: -g * out / b)      # d(a/b)/db = -(a/b)/b
 
 
 def pow(a, b):
@@ -162,16 +171,16 @@ def _pow_base_vjp(g, out, a, b):
     # d(a^b)/da = b a^(b-1), taken as 0 at a == b == 0 (where it reads 0 * inf). Masking
     # only there keeps the rule differentiable in b at b == 0 (second order).
     undefined = (_raw(b) == 0) & (_raw(a) == 0)
-    return unbroadcast(np.where(undefined, 0, g * b * a ** (b - 1)), a.shape)
+    return np.where(undefined, 0, g * b * a ** (b - 1))
 
 
 def _pow_exponent_vjp(g, out, a, b):
     # d(a^b)/db = a^b log a, taken as 0 where a == 0 and b >= 0 (0^b is flat there)
     flat = (_raw(a) == 0) & (_raw(b) >= 0)
-    return unbroadcast(np.where(flat, 0, g * out * np.log(np.where(flat, 1, a))), b.shape)
+    return np.where(flat, 0, g * out * np.log(np.where(flat, 1, a)))
 
 
-POW_VJPS = (_pow_base_vjp, _pow_exponent_vjp)
+POW_VJPS = _binary_vjps(_pow_base_vjp, _pow_exponent_vjp)
 
 
 def _tie_share(a, b, dtype):
@@ -185,8 +194,8 @@ def maximum(a, b):
     return _binary(np.maximum, a, b, MAXIMUM_VJPS, "maximum")
 
 
-MAXIMUM_VJPS = (lambda g, out, a, b: unbroadcast(g * _tie_share(a, b, _raw(g).dtype), a.shape),
-                lambda g, out, a, b: unbroadcast(g * _tie_share(b, a, _raw(g).dtype), b.shape))
+MAXIMUM_VJPS = _binary_vjps(lambda g, out, a, b: g * _tie_share(a, b, _raw(g).dtype),
+                            lambda g, out, a, b: g * _tie_share(b, a, _raw(g).dtype))
 
 
 def minimum(a, b):
@@ -194,8 +203,8 @@ def minimum(a, b):
     return _binary(np.minimum, a, b, MINIMUM_VJPS, "minimum")
 
 
-MINIMUM_VJPS = (lambda g, out, a, b: unbroadcast(g * _tie_share(b, a, _raw(g).dtype), a.shape),
-                lambda g, out, a, b: unbroadcast(g * _tie_share(a, b, _raw(g).dtype), b.shape))
+MINIMUM_VJPS = _binary_vjps(lambda g, out, a, b: g * _tie_share(b, a, _raw(g).dtype),
+                            lambda g, out, a, b: g * _tie_share(a, b, _raw(g).dtype))
 
 
 def where(condition, a, b):
