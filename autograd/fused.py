@@ -114,7 +114,7 @@ def probability_target(probabilities, weight=None, label_smoothing=0.0, dtype=np
 # Rows per block: a block of this many bytes stays in cache while it is shifted, read,
 # exponentiated, summed and (if needed) turned into the gradient, instead of one pass
 # over the whole array for each step.
-_BLOCK_BYTES = 1 << 18
+_BLOCK_BYTES = 1 << 20  # measured best among 64 KiB .. 4 MiB (and unblocked) on 4096x1000, 64x50000
 
 
 def _sweep(z, target, row_factor=None):
