@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
+import sys
 import threading
 from heapq import heappop, heappush
 
@@ -199,10 +200,30 @@ def backward(output, grad=None, retain_graph=False, create_graph=False):
             "had requires_grad=True (or it ran under no_grad())."
         )
     seed = _seed_for(output, grad, create_graph)
-    for leaf, g in _walk(output, seed, (), retain_graph, create_graph).items():  # leaves only
-        if not create_graph:
-            g = np.array(g, dtype=leaf.dtype)  # a copy: cotangents may be shared or read-only
+    cotangents = _walk(output, seed, (), retain_graph, create_graph)
+    while cotangents:  # only leaves are left
+        leaf, g = cotangents.popitem()
+        # Adopt the cotangent as .grad without a copy only if nothing else can see it: an
+        # ndarray owning writeable memory that only this frame refers to. A cotangent two
+        # leaves share (a + b hands both the same array), a view, the user's seed, or an
+        # array a retained VJP still holds has more references, and is copied.
+        if not create_graph and not (
+            type(g) is np.ndarray
+            and g.dtype == leaf.dtype
+            and g.flags.owndata
+            and g.flags.writeable
+            and sys.getrefcount(g) == _REFERENCES_WHEN_ALONE
+        ):
+            g = np.array(g, dtype=leaf.dtype)
         leaf.grad = g if leaf.grad is None else leaf.grad + g
+
+
+def _count_references_when_alone():
+    g = np.empty(1)  # held by this frame's variable only, as in backward()
+    return sys.getrefcount(g)
+
+
+_REFERENCES_WHEN_ALONE = _count_references_when_alone()
 
 
 def gradients(output, inputs, grad=None, retain_graph=False, create_graph=False):
