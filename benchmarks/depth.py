@@ -71,7 +71,7 @@ def run(config):
     largest = sizes[-1]
     value = per_node[largest]["median"] / per_node[sizes[0]]["median"]
     case = f"{largest:.0e} vs {sizes[0]:.0e}"
-    notes = ["gc enabled during backward (it is part of the cost on big graphs)"]
+    notes = []
     if config.quick:
         notes.append("quick mode stops at 1e5 nodes; the target is stated for 1e6 "
                      "(run without --quick)")

@@ -6,8 +6,11 @@ Timing follows the usual rules for small, noisy machines:
   so a slow spell on a shared machine hits all of them, not just one;
 * each sample runs a variant enough times to last ``min_time`` seconds; we keep
   ``repeats`` samples per variant and report the median, with min and max;
-* the garbage collector is paused inside a sample (as ``timeit`` does) and its
-  young generations are collected between samples.
+* the garbage collector stays on (unlike ``timeit``): freeing a step's graph is
+  part of the step's cost. micrograd's graphs are reference cycles (each node's
+  closure refers to the node) that only the collector frees; pausing it would
+  leave that work out of micrograd's time. tapegrad's graphs are freed by
+  reference counting.
 
 Memory is the ``tracemalloc`` peak of one call, above what was allocated before
 it (NumPy reports its array buffers to tracemalloc; PyTorch does not).
@@ -111,26 +114,18 @@ def compare_times(variants, config):
         shift = round_index % len(names)
         for name in names[shift:] + names[:shift]:
             function, number = variants[name], numbers[name]
-            gc.collect(1)  # a sample's garbage is young; a full pass over torch's objects is slow
-            gc.disable()
-            try:
-                start = timer()
-                for _ in range(number):
-                    function()
-                elapsed = timer() - start
-            finally:
-                gc.enable()
-            samples[name].append(elapsed / number)
+            start = timer()
+            for _ in range(number):
+                function()
+            samples[name].append((timer() - start) / number)
     return {name: _stats(samples[name]) for name in names}
 
 
-def compare_times_with_setup(variants, repeats, timer=time.process_time, collect_garbage=True):
+def compare_times_with_setup(variants, repeats, timer=time.process_time):
     """Like ``compare_times`` for long calls that need fresh untimed state each time.
 
     ``variants`` maps a name to ``(setup, run)``: ``run(setup())`` is timed once
-    per sample. Used for the depth suite, where backward consumes its graph. The
-    garbage collector stays on during the sample unless ``collect_garbage`` is False:
-    on graphs of a million objects its passes are part of the real cost.
+    per sample. Used for the depth suite, where backward consumes its graph.
     """
     names = list(variants)
     samples = {name: [] for name in names}
@@ -139,17 +134,11 @@ def compare_times_with_setup(variants, repeats, timer=time.process_time, collect
         for name in names[shift:] + names[:shift]:
             setup, run = variants[name]
             state = setup()
-            gc.collect(1)
-            if not collect_garbage:
-                gc.disable()
-            try:
-                start = timer()
-                run(state)
-                elapsed = timer() - start
-            finally:
-                gc.enable()
+            gc.collect(1)  # the setup's own garbage is not the sample's cost
+            start = timer()
+            run(state)
+            samples[name].append(timer() - start)
             del state
-            samples[name].append(elapsed)
     return {name: _stats(samples[name]) for name in names}
 
 
