@@ -529,3 +529,91 @@ def test_join_errors_blame_the_axis_not_the_shapes(name, call):
     assert_speaks_user_language(error.value)
     assert re.search(r"axis|dimension", str(error.value)) and re.search(
         r"out of (range|bounds)|0-d|zero-dimensional", str(error.value)), str(error.value)
+
+
+# ---------------------------------------------------------------------------
+# cross_entropy: hostile logits, targets, weights and options.
+# ---------------------------------------------------------------------------
+
+def numpy_cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mean",
+                        label_smoothing=0.0, fused=True):
+    """PyTorch's F.cross_entropy written in NumPy (float64), for comparison."""
+    z = np.asarray(logits)
+    if z.dtype.kind != "f" or z.ndim == 0 or not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError("bad logits or label_smoothing")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError("bad reduction")
+    z = np.moveaxis(z.astype(np.float64), 0 if z.ndim == 1 else 1, -1)   # classes last
+    classes = z.shape[-1]
+    shift = z.max(axis=-1, keepdims=True) if z.size else 0.0
+    shifted = z - np.where(np.isfinite(shift), shift, 0.0)   # an infinite logit is not shifted away
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    w = np.ones(classes) if weight is None else np.asarray(weight, dtype=np.float64)
+    if w.shape != (classes,):
+        raise ValueError("bad weight")
+    target = np.asarray(target)
+    eps = label_smoothing
+    if target.dtype.kind == "f":
+        if np.moveaxis(target, 0 if target.ndim == 1 else 1, -1).shape != z.shape:
+            raise ValueError("bad target shape")
+        y = np.moveaxis(target.astype(np.float64), 0 if target.ndim == 1 else 1, -1)
+        y = y * (1 - eps) + eps / classes
+        losses = -(w * y * log_p).sum(axis=-1)
+        denominator = losses.size
+    elif target.dtype.kind in "iu":
+        if target.shape != z.shape[:-1]:
+            raise ValueError("bad target shape")
+        keep = target != ignore_index
+        if np.any((target[keep] < 0) | (target[keep] >= classes)):
+            raise ValueError("target out of range")
+        safe = np.where(keep, target, 0)
+        picked_w = np.where(keep, w[safe], 0.0)
+        nll = np.where(keep, -picked_w * np.take_along_axis(log_p, safe[..., None], -1)[..., 0], 0.0)
+        smooth = np.where(keep, -(w * log_p).sum(axis=-1), 0.0)
+        losses = (1 - eps) * nll + eps / classes * smooth if eps else nll
+        denominator = picked_w.sum()
+    else:
+        raise TypeError("bad target dtype")
+    if reduction == "none":
+        return losses.astype(logits.dtype)
+    total = losses.sum()
+    return np.asarray(total / denominator if reduction == "mean" else total, dtype=logits.dtype)
+
+
+@given(data=st.data())
+def test_cross_entropy(data):
+    batch = data.draw(st.integers(0, 3), label="N")
+    classes = data.draw(st.integers(1, 4), label="C")
+    layout = data.draw(st.sampled_from(["(N, C)", "(C,)", "(N, C, d)"]))
+    logits_shape = {"(N, C)": (batch, classes), "(C,)": (classes,), "(N, C, d)": (batch, classes, 2)}[layout]
+    index_shape = {"(N, C)": (batch,), "(C,)": (), "(N, C, d)": (batch, 2)}[layout]
+    logits = data.draw(st.one_of(
+        fine(tensors(logits_shape, dtypes=[np.float64, np.float32])),
+        fine(tensors(dtypes=[np.float64, np.int64])),          # a random, usually wrong, shape
+        junk))
+    target = data.draw(st.one_of(
+        fine(hnp.arrays(np.int64, index_shape, elements=st.integers(-1, classes))),
+        fine(hnp.arrays(np.int64, index_shape, elements=st.sampled_from([-100, 0]))),
+        fine(hnp.arrays(np.float64, logits_shape, elements=st.floats(0, 1))),
+        fine(numeric_arrays()),
+        junk))
+    weight = data.draw(st.one_of(
+        fine(st.none()), fine(hnp.arrays(np.float64, classes, elements=st.floats(0, 2))),
+        fine(numeric_arrays()), junk_but_none))
+    reduction = data.draw(st.one_of(fine(st.sampled_from(["mean", "sum", "none"])),
+                                    st.sampled_from(["banana", None, 1]).map(lambda v: (v, True))))
+    smoothing = data.draw(st.one_of(fine(st.sampled_from([0.0, 0.1, 1.0])),
+                                    fine(st.sampled_from([-0.5, 1.5, np.nan])),
+                                    st.sampled_from(["a", None]).map(lambda v: (v, True))))
+    fused = data.draw(fine(st.booleans()))
+
+    def call(logits, target, weight, reduction, label_smoothing, fused):
+        return ag.cross_entropy(logits, target, weight=weight, reduction=reduction,
+                                label_smoothing=label_smoothing, fused=fused)
+
+    def reference(logits, target, weight, reduction, label_smoothing, fused):
+        if not isinstance(label_smoothing, float) or np.isnan(label_smoothing):
+            raise ValueError("bad label_smoothing")
+        return numpy_cross_entropy(logits, target, weight, -100, reduction, label_smoothing)
+
+    check(call, reference, [logits, target, weight, reduction, smoothing, fused])
