@@ -261,3 +261,29 @@ def test_no_grad_update_on_leaves_used_by_no_live_graph_is_fine():
     assert not unrecorded.requires_grad
     (w * w).sum().backward()
     np.testing.assert_array_equal(w.grad, [0.0, 2.0])
+
+
+# --- gradients are private arrays ---------------------------------------------
+
+GRADIENT_PATHS = [
+    ("add", lambda a, b: a + b),
+    ("broadcast add", lambda a, b: a + b.reshape(1, 2)),
+    ("reshape", lambda a, b: a.reshape(1, 2) * 1.0 + b.reshape(1, 2)),
+    ("transpose", lambda a, b: (a.reshape(2, 1) + b.reshape(2, 1)).T),
+    ("getitem", lambda a, b: a[::1] + b[:]),
+]
+
+
+@pytest.mark.parametrize("name, forward", GRADIENT_PATHS, ids=[row[0] for row in GRADIENT_PATHS])
+def test_gradients_share_memory_with_neither_the_seed_nor_each_other(name, forward):
+    # .grad is written in place by users (p.grad *= 0.5); it must not alias anything.
+    a = leaf([1.0, 2.0])
+    b = leaf([3.0, 4.0])
+    out = forward(a, b)
+    seed = np.ones(out.shape)
+    out.backward(seed)
+    assert not np.shares_memory(a.grad, b.grad)
+    assert not np.shares_memory(a.grad, seed) and not np.shares_memory(b.grad, seed)
+    seed[...] = 100.0
+    a.grad *= 0
+    np.testing.assert_array_equal(b.grad, [1.0, 1.0])
