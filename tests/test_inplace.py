@@ -121,6 +121,15 @@ def test_mutation_deep_in_a_long_chain_is_caught():
     assert_names_op(error, "mul")
 
 
+def test_mutation_is_caught_in_a_second_order_graph():
+    x = leaf([1.0, 2.0])
+    (first,) = gradients((x ** 3).sum(), [x], create_graph=True)   # 3 x^2, recorded
+    x.data += 1
+    with pytest.raises(RuntimeError) as error:
+        first.sum().backward()
+    assert_names_op(error, "pow", "mul")
+
+
 # --- no false alarms ---------------------------------------------------------
 
 def test_reading_data_is_not_a_mutation():
