@@ -10,7 +10,7 @@ import numpy as np
 
 from autograd import tape
 
-__all__ = ["Tensor", "tensor"]
+__all__ = ["Tensor", "tensor", "numeric_array"]
 
 
 def _check_can_require_grad(dtype):
@@ -19,6 +19,75 @@ def _check_can_require_grad(dtype):
             f"only floating-point tensors can require grad, got dtype {dtype}. "
             "Create it from floats (ag.tensor([1.0, 2.0])) or pass dtype=np.float64 / np.float32."
         )
+
+
+_NUMERIC_KINDS = "fiub"  # float, signed and unsigned int, bool: what a Tensor can hold
+
+
+def numeric_dtype(dtype, name="dtype") -> np.dtype:
+    """``dtype`` as a NumPy dtype a Tensor can hold (float, int, uint or bool), else a TypeError."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved.kind not in _NUMERIC_KINDS:
+        raise TypeError(f"{name} must be a float, integer or bool dtype (np.float32, np.float64, "
+                        f"np.int64, bool...), got {dtype!r}")
+    return resolved
+
+
+def numeric_array(value, dtype=None, name="data", copy=True):
+    """``value`` (a number, a nested list of numbers, an ndarray) as an array of numbers.
+
+    The one door through which user values enter the engine. A ragged list, a string,
+    None, bytes, complex numbers or an object array raise a TypeError naming ``name``
+    (NumPy would make an object array, a NaN or a string array out of some of them).
+    Arrays are copied unless ``copy=False``, so later writes to the caller's array
+    cannot reach the tape. Casting to ``dtype`` refuses values the dtype cannot hold
+    (NaN or 1e30 into int64) instead of storing garbage.
+
+    >>> numeric_array([[1, 2], [3, 4]], dtype=np.float32).shape
+    (2, 2)
+    """
+    if isinstance(value, (np.ndarray, np.generic)):
+        array = value
+    else:
+        try:
+            array = np.array(value)  # a new array: nothing to copy later
+        except (ValueError, TypeError, OverflowError):  # ragged lists, mostly
+            array = None
+        if array is None or array.dtype.kind not in _NUMERIC_KINDS:
+            raise TypeError(
+                f"{name} must be a number, a numeric array or a rectangular (not ragged) nested "
+                f"list of numbers (bool, int or float), got {_sketch(value)}") from None
+    if array.dtype.kind not in _NUMERIC_KINDS:
+        raise TypeError(f"{name} must hold numbers (bool, int or float), got an array of shape "
+                        f"{array.shape} and dtype {array.dtype}")
+    if dtype is not None and array.dtype != dtype:
+        dtype = numeric_dtype(dtype)
+        if dtype.kind in "iu" and array.dtype.kind in "fiu" and array.size and not _fits(array, dtype):
+            raise ValueError(f"{name} has values that dtype {dtype} cannot hold (NaN, inf or out "
+                             f"of range): got an array of shape {array.shape} and dtype "
+                             f"{array.dtype} with values from {array.min()} to {array.max()}")
+        return array.astype(dtype)  # a new array
+    if copy and array is value and isinstance(array, np.ndarray):
+        return array.copy()
+    return array
+
+
+def _fits(array, dtype):
+    """Whether every value of a numeric ``array`` can be stored in the integer ``dtype``."""
+    limits = np.iinfo(dtype)
+    if array.dtype.kind == "f":
+        if not np.isfinite(array).all():
+            return False
+        return limits.min <= array.min() and array.max() < limits.max + 1.0  # float(max) rounds up
+    return limits.min <= array.min() and array.max() <= limits.max
+
+
+def _sketch(value):
+    """A short description of a rejected value for an error message."""
+    return f"{type(value).__name__} {value!r:.80}"
 
 
 class Tensor:
@@ -43,12 +112,7 @@ class Tensor:
     def __init__(self, data, requires_grad=False, dtype=None):
         if isinstance(data, Tensor):
             data = data._data
-        array = np.array(data, dtype=dtype)  # a copy: later changes to `data` cannot reach the tape
-        if array.dtype.kind not in "fiub":
-            raise TypeError(
-                f"a Tensor holds numbers (float, int or bool); got {type(data).__name__} giving "
-                f"an array of dtype {array.dtype}" + (f": {data!r:.80}" if array.dtype == object else "")
-            )
+        array = numeric_array(data, dtype, "tensor data")  # a copy: later changes to `data` cannot reach the tape
         if requires_grad:
             _check_can_require_grad(array.dtype)
         # 0-d data is kept as a NumPy scalar, as NumPy's own 0-d results are: scalar
@@ -85,6 +149,9 @@ class Tensor:
         out._op = op
         out._version = -1
         return out
+
+    # The one conversion of user values (tape.py converts backward's grad with it too).
+    _numeric_array = staticmethod(numeric_array)
 
     @classmethod
     def _constant(cls, data):
