@@ -23,7 +23,7 @@ import operator
 
 import numpy as np
 
-from autograd.tensor import Tensor
+from autograd.tensor import Tensor, numeric_array
 
 _record = Tensor._from_op
 _constant = Tensor._constant
@@ -39,37 +39,67 @@ def describe(value) -> str:
     return f"shape {data.shape} {data.dtype}"
 
 
-def _as_tensor(value, like=None) -> Tensor:
-    """A constant Tensor for a non-Tensor operand.
+_WEAK_NUMBERS = (float, int)
+
+
+def _as_tensor(value, like=None, name="operand") -> Tensor:
+    """A constant Tensor for a non-Tensor operand (an ndarray is copied: a later write to
+    it must not change a gradient). Junk raises a TypeError naming ``name``.
 
     Python numbers stay "weak" as in NumPy 2: ``x_float32 * 2.0`` is float32. We get
     that by turning the number into a NumPy scalar of the dtype NumPy would pick.
     """
     if isinstance(value, Tensor):
         return value
-    if type(value) in (float, int) and like is not None:
+    if type(value) in _WEAK_NUMBERS and like is not None:
         dtype = like._data.dtype
-        if dtype.kind != "f":
-            dtype = np.result_type(dtype, value)
-        return _constant(dtype.type(value))
-    if isinstance(value, np.generic):
-        data = value
-    else:
-        data = np.asarray(value)
-    if data.dtype.kind not in "fiub":
-        raise TypeError(
-            f"expected a Tensor, a number or a numeric array, got {type(value).__name__} "
-            f"(dtype {data.dtype}): {value!r:.80}"
-        )
-    return _constant(data)
+        try:
+            if dtype.kind != "f":
+                dtype = np.result_type(dtype, value)
+            return _constant(dtype.type(value))
+        except OverflowError:
+            raise ValueError(
+                f"the Python int {value} does not fit in dtype {dtype}, the dtype of the other "
+                f"operand ({describe(like)}); convert that one first, e.g. x.astype(np.float64)"
+            ) from None
+    return _constant(numeric_array(value, name=name))
 
 
 def _pair(a, b):
-    if not isinstance(a, Tensor):
-        a = _as_tensor(a, b if isinstance(b, Tensor) else None)
-    if not isinstance(b, Tensor):
-        b = _as_tensor(b, a)
-    return a, b
+    """Both operands as Tensors; a Python number is weak against the other operand.
+    Callers prefix errors with the op's name (in an except clause: free when nothing fails)."""
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            return a, b
+        return a, _as_tensor(b, a, "an operand")
+    if not isinstance(b, Tensor) and type(b) not in _WEAK_NUMBERS:
+        b = _as_tensor(b, None, "an operand")  # first, so a number in ``a`` is weak against it
+    a = _as_tensor(a, b if isinstance(b, Tensor) else None, "an operand")
+    return a, (b if isinstance(b, Tensor) else _as_tensor(b, a, "an operand"))
+
+
+def _named(error, op):
+    """``error`` (from converting an operand) with the op's name in front."""
+    return type(error)(f"{op}: {error}")
+
+
+def _operation_error(op, *operands):
+    """The error for a forward that NumPy refused, in terms of the user's operands."""
+    shapes = " and ".join(str(x.shape) for x in operands)
+    described = " and ".join(describe(x) for x in operands)
+    try:
+        np.broadcast_shapes(*(x.shape for x in operands))
+    except ValueError:
+        return ValueError(f"{op}: operands with shapes {shapes} cannot be broadcast together "
+                          "(NumPy broadcasting: trailing axes must be equal or 1)")
+    kinds = {x.dtype.kind for x in operands}
+    if op == "pow" and kinds <= set("iub"):
+        return ValueError(f"pow: an integer tensor cannot be raised to a negative integer power "
+                          f"({described}); make the base floating point, e.g. x.astype(np.float64)")
+    if "b" in kinds:
+        return TypeError(f"{op} is not defined for bool tensors ({described}); convert with "
+                         "x.astype(np.float64), or use logical operations (&, |, ~) on masks")
+    return TypeError(f"{op} is not defined for operands of {described}")
 
 
 def _raw(value):
@@ -90,14 +120,14 @@ def unbroadcast(g, shape):
 
 def _binary(forward, a, b, vjps, op):
     """Apply a broadcasting binary ``forward``; ``vjps`` comes from ``_binary_vjps``."""
-    a, b = _pair(a, b)
+    try:
+        a, b = _pair(a, b)
+    except (TypeError, ValueError) as error:
+        raise _named(error, op) from None
     try:
         data = forward(a._data, b._data)
-    except ValueError:
-        raise ValueError(
-            f"{op}: operands with shapes {a.shape} and {b.shape} cannot be broadcast together "
-            "(NumPy broadcasting: trailing axes must be equal or 1)"
-        ) from None
+    except (ValueError, TypeError, OverflowError):
+        raise _operation_error(op, a, b) from None
     same_shape, broadcast = vjps
     return _record(data, (a, b), same_shape if a._data.shape == b._data.shape else broadcast, op)
 
@@ -111,8 +141,12 @@ def _binary_vjps(vjp_a, vjp_b):
 
 def _unary(function, x, vjps, op):
     if not isinstance(x, Tensor):
-        x = _as_tensor(x)
-    return _record(function(x._data), (x,), vjps, op)
+        x = _as_tensor(x, name=f"{op}: x")
+    try:
+        data = function(x._data)
+    except TypeError:
+        raise _operation_error(op, x) from None
+    return _record(data, (x,), vjps, op)
 
 
 # ---------------------------------------------------------------------------
@@ -163,7 +197,12 @@ def pow(a, b):
         def power_vjp(g, out, a):  # d(a^c)/da = c a^(c-1); exactly 0 when c == 0
             return g * exponent * a ** (exponent - 1) if exponent != 0 else g * 0
 
-        return _record(a._data ** _as_tensor(b, a)._data, (a,), (power_vjp,), "pow")
+        exponent_tensor = _as_tensor(b, a)
+        try:
+            data = a._data ** exponent_tensor._data
+        except ValueError:
+            raise _operation_error("pow", a, exponent_tensor) from None
+        return _record(data, (a,), (power_vjp,), "pow")
     return _binary(operator.pow, a, b, POW_VJPS, "pow")
 
 
@@ -215,13 +254,16 @@ def where(condition, a, b):
     but it can still poison the gradient of whatever computed that branch
     (``where(x > 0, log(x), 0)`` has a NaN gradient at x < 0 through ``log``).
     """
-    condition = np.asarray(_raw(condition)).astype(bool, copy=False)
-    a, b = _pair(a, b)
+    condition = _as_tensor(condition, name="where: condition")._data.astype(bool, copy=False)
+    try:
+        a, b = _pair(a, b)
+    except (TypeError, ValueError) as error:
+        raise _named(error, "where") from None
     try:
         data = np.where(condition, a._data, b._data)
     except ValueError:
         raise ValueError(
-            f"where: condition {condition.shape}, a {a.shape} and b {b.shape} cannot be "
+            f"where: condition {np.shape(condition)}, a {a.shape} and b {b.shape} cannot be "
             "broadcast together"
         ) from None
     vjps = (lambda g, out, a, b: unbroadcast(np.where(condition, g, 0), a.shape),
@@ -307,9 +349,19 @@ RELU_VJPS = (lambda g, out, x: g * (_raw(x) > 0),)
 
 def clip(x, a_min=None, a_max=None):
     """Limit values to [a_min, a_max] (constants); gradient 1 inside, 0 outside."""
-    x = _as_tensor(x)
-    low, high = _raw(a_min), _raw(a_max)
-    data = np.clip(x._data, low, high)
+    x = _as_tensor(x, name="clip: x")
+    low, high = _clip_bound(a_min, "a_min"), _clip_bound(a_max, "a_max")
+    try:
+        data = np.clip(x._data, low, high)
+    except (ValueError, TypeError, OverflowError):
+        bounds = [b for b in (low, high) if b is not None]
+        try:
+            np.broadcast_shapes(x.shape, *(np.shape(b) for b in bounds))
+        except ValueError:
+            raise ValueError(f"clip: bounds of shapes {[np.shape(b) for b in bounds]} cannot be "
+                             f"broadcast to x of {describe(x)}") from None
+        raise TypeError(f"clip: cannot clip x of {describe(x)} to a_min={a_min!r:.40} and "
+                        f"a_max={a_max!r:.40}" + ("; a bool tensor needs a bound" if not bounds else ""))
 
     def clip_vjp(g, out, x):
         inside = np.ones(np.shape(_raw(x)), dtype=bool)
@@ -322,6 +374,13 @@ def clip(x, a_min=None, a_max=None):
     return _record(data, (x,), (clip_vjp,), "clip")
 
 
+def _clip_bound(bound, name):
+    """A clip bound as NumPy takes it: None, a (weak) Python number, or a copied numeric array."""
+    if bound is None or type(bound) in _WEAK_NUMBERS:
+        return bound
+    return _as_tensor(bound, name=f"clip: {name}")._data
+
+
 # ---------------------------------------------------------------------------
 # Reductions.
 # ---------------------------------------------------------------------------
@@ -332,11 +391,28 @@ def _reduced_axes(ndim, axis, op):
     result = []
     for a in axes:
         if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
-            raise np.exceptions.AxisError(
-                f"{op}: axis {axis!r} is out of range for a tensor with {ndim} dimensions"
-            )
+            raise _axis_error(op, axis, ndim)
         result.append(int(a) % ndim)
     return tuple(result)
+
+
+def _axis_error(op, axis, ndim):
+    """A TypeError for an axis that is not made of ints, else an AxisError for its range."""
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    if builtins.any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in axes):
+        return TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r:.60}")
+    return np.exceptions.AxisError(
+        f"{op}: axis {axis!r} is out of range for a tensor with {ndim} dimensions")
+
+
+def _int_tuple(value, op, name):
+    """``value`` (an int or a sequence of ints) as a tuple of ints; else a TypeError naming ``name``.
+    Error paths only: the fast paths let NumPy check, and come here when it refuses."""
+    items = value if isinstance(value, (tuple, list)) else (value,)
+    try:
+        return tuple(operator.index(i) for i in items)
+    except TypeError:
+        raise TypeError(f"{op}: {name} must be an int or a tuple of ints, got {value!r:.60}") from None
 
 
 def _kept_shape(shape, axis, op="sum"):
@@ -365,7 +441,11 @@ def sum(x, axis=None, keepdims=False):
         kept = g.shape if keepdims else _kept_shape(x.shape, axis)  # keepdims: g has it already
         return _spread(g, kept, x.shape)
 
-    return _record(x._data.sum(axis=axis, keepdims=keepdims), (x,), (sum_vjp,), "sum")
+    try:
+        data = x._data.sum(axis=axis, keepdims=keepdims)
+    except TypeError:  # a bool axis passes the check above
+        raise _axis_error("sum", axis, x.ndim) from None
+    return _record(data, (x,), (sum_vjp,), "sum")
 
 
 def mean(x, axis=None, keepdims=False):
@@ -388,7 +468,11 @@ def _extremum(reduce, x, axis, keepdims, op):
         share = (winners / winners.sum(axis=axis, keepdims=True)).astype(_raw(x).dtype)
         return _spread(g, kept, x.shape) * share
 
-    return _record(reduce(x._data, axis=axis, keepdims=keepdims), (x,), (extremum_vjp,), op)
+    try:
+        data = reduce(x._data, axis=axis, keepdims=keepdims)
+    except TypeError:  # a bool axis passes the check above
+        raise _axis_error(op, axis, x.ndim) from None
+    return _record(data, (x,), (extremum_vjp,), op)
 
 
 def max(x, axis=None, keepdims=False):
@@ -441,7 +525,10 @@ MATMUL_VJPS = (_matmul_a_vjp, _matmul_b_vjp)
 
 def matmul(a, b):
     """Matrix product with NumPy's rules: 1-D operands, 2-D, and broadcast batches (..., n, k) @ (..., k, m)."""
-    a, b = _pair(a, b)
+    try:
+        a, b = _pair(a, b)
+    except (TypeError, ValueError) as error:
+        raise _named(error, "matmul") from None
     try:
         data = np.matmul(a._data, b._data)
     except ValueError:
@@ -476,7 +563,8 @@ def reshape(x, shape, *more):
     shape = _shape_arguments(shape, more)
     try:
         data = x._data.reshape(shape)
-    except ValueError:
+    except (ValueError, TypeError):
+        shape = _int_tuple(shape, "reshape", "shape")
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} (size {x.size}) "
                          f"into shape {shape}") from None
     return _record(data, (x,), RESHAPE_VJPS, "reshape")
@@ -487,15 +575,20 @@ RESHAPE_VJPS = (lambda g, out, x: g.reshape(x.shape),)
 
 def transpose(x, axes=None, *more):
     """Permute axes; no ``axes`` reverses them (like ``x.T``)."""
-    x = _as_tensor(x)
-    if axes is not None:
+    x = _as_tensor(x, name="transpose: x")
+    if axes is None:
+        data, inverse = x._data.transpose(), None
+    else:
         axes = _shape_arguments(axes, more)
-        if sorted(int(a) % builtins.max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+        try:
+            data = x._data.transpose(axes)
+        except (ValueError, TypeError):
+            _int_tuple(axes, "transpose", "axes")
             raise ValueError(f"transpose: axes {axes} are not a permutation of the "
-                             f"{x.ndim} axes of a tensor of shape {x.shape}")
-    inverse = None if axes is None else tuple(np.argsort([int(a) % x.ndim for a in axes]))
+                             f"{x.ndim} axes of a tensor of shape {x.shape}") from None
+        inverse = tuple(np.argsort([int(a) % x.ndim for a in axes]))
     vjps = (lambda g, out, x: g.transpose(inverse),)
-    return _record(x._data.transpose(axes), (x,), vjps, "transpose")
+    return _record(data, (x,), vjps, "transpose")
 
 
 def swapaxes(x, axis1, axis2):
@@ -510,15 +603,23 @@ def swapaxes(x, axis1, axis2):
 def expand_dims(x, axis):
     """Insert axes of length 1 at ``axis`` (int or tuple)."""
     x = _as_tensor(x)
-    return _record(np.expand_dims(x._data, axis), (x,), RESHAPE_VJPS, "expand_dims")
+    try:
+        data = np.expand_dims(x._data, axis)
+    except (ValueError, TypeError):
+        axes = _int_tuple(axis, "expand_dims", "axis")
+        raise ValueError(f"expand_dims: axis {axis} is out of range or repeated: the result has "
+                         f"{x.ndim + len(axes)} dimensions (a tensor of shape {x.shape} plus "
+                         f"{len(axes)} new)") from None
+    return _record(data, (x,), RESHAPE_VJPS, "expand_dims")
 
 
 def squeeze(x, axis=None):
     """Remove axes of length 1 (all of them, or those in ``axis``)."""
-    x = _as_tensor(x)
+    x = _as_tensor(x, name="squeeze: x")
     try:
         data = np.squeeze(x._data, axis)
-    except ValueError:
+    except (ValueError, TypeError):
+        _reduced_axes(x.ndim, axis, "squeeze")  # a wrong type or range names itself
         raise ValueError(f"squeeze: axis {axis} of a tensor of shape {x.shape} does not have "
                          "length 1") from None
     return _record(data, (x,), RESHAPE_VJPS, "squeeze")
@@ -530,7 +631,8 @@ def broadcast_to(x, shape):
     shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
     try:
         data = np.broadcast_to(x._data, shape)
-    except ValueError:
+    except (ValueError, TypeError):
+        shape = _int_tuple(shape, "broadcast_to", "shape")
         raise ValueError(f"broadcast_to: a tensor of shape {x.shape} cannot be broadcast to "
                          f"shape {shape}") from None
     return _record(data, (x,), BROADCAST_TO_VJPS, "broadcast_to")
@@ -568,6 +670,9 @@ def getitem(x, index):
         data = x._data[index]
     except IndexError as error:
         raise IndexError(f"index {index!r} is invalid for a tensor of shape {x.shape}: {error}") from None
+    except ValueError:  # a slice with step 0
+        raise ValueError(f"index {index!r} is invalid for a tensor of shape {x.shape}: a slice "
+                         "step cannot be zero") from None
     vjps = (lambda g, out, x: scatter_add(g, index, x.shape),)
     return _record(data, (x,), vjps, "getitem")
 
@@ -588,16 +693,51 @@ def scatter_add(g, index, shape):
     return _record(result, (g,), (lambda gg, out, g: gg[index],), "scatter_add")
 
 
+def _tensor_sequence(tensors, op):
+    """The tensors of a join as a tuple of Tensors, with errors naming the position of junk."""
+    if not isinstance(tensors, (list, tuple)):
+        if tensors is None or isinstance(tensors, (str, bytes, dict)) or not hasattr(tensors, "__iter__"):
+            raise TypeError(f"{op}: expected a sequence (list or tuple) of tensors, got "
+                            f"{type(tensors).__name__} {tensors!r:.60}")
+        tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{op}: expected at least one tensor, got an empty sequence")
+    return tuple(t if isinstance(t, Tensor) else _as_tensor(t, name=f"{op}: {_position(tensors, t)}")
+                 for t in tensors)
+
+
+def _position(items, item):
+    """'tensors[2]': where ``item`` sits in ``items`` (by identity: == on arrays is elementwise)."""
+    return f"tensors[{next(i for i, other in enumerate(items) if other is item)}]"
+
+
+def _join_error(op, tensors, axis, new_axis):
+    """Why NumPy refused to join: the axis (type or range), 0-d inputs, or the shapes."""
+    shapes = [t.shape for t in tensors]
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        return TypeError(f"{op}: axis must be an int, got {axis!r:.60}")
+    ndim = tensors[0].ndim + new_axis
+    if not new_axis and builtins.any(t.ndim == 0 for t in tensors):
+        return ValueError(f"{op}: zero-dimensional (0-d) tensors cannot be concatenated, got "
+                          f"shapes {shapes}; use ag.stack, or reshape them to (1,)")
+    if not -ndim <= axis < ndim:
+        return ValueError(f"{op}: axis {axis} is out of range for a result with {ndim} "
+                          f"dimensions (input shapes {shapes})")
+    if new_axis:
+        return ValueError(f"{op}: all tensors need the same shape, got {shapes}")
+    return ValueError(f"{op} along axis {axis}: shapes {shapes} must have the same number of "
+                      "dimensions and agree on every other axis")
+
+
 def concatenate(tensors, axis=0):
     """Join tensors along an existing axis."""
-    tensors = tuple(_as_tensor(t) for t in tensors)
+    tensors = _tensor_sequence(tensors, "concatenate")
     if axis is None:
         return concatenate([reshape(t, -1) for t in tensors], 0)
     try:
         data = np.concatenate([t._data for t in tensors], axis=axis)
-    except ValueError:
-        raise ValueError(f"concatenate along axis {axis}: shapes {[t.shape for t in tensors]} "
-                         "must agree on every other axis") from None
+    except (ValueError, TypeError):
+        raise _join_error("concatenate", tensors, axis, new_axis=False) from None
     axis = axis % data.ndim
     vjps, start = [], 0
     for t in tensors:
@@ -609,11 +749,11 @@ def concatenate(tensors, axis=0):
 
 def stack(tensors, axis=0):
     """Join same-shape tensors along a new axis."""
-    tensors = tuple(_as_tensor(t) for t in tensors)
+    tensors = _tensor_sequence(tensors, "stack")
     try:
         data = np.stack([t._data for t in tensors], axis=axis)
-    except ValueError:
-        raise ValueError(f"stack: all tensors need the same shape, got {[t.shape for t in tensors]}") from None
+    except (ValueError, TypeError):
+        raise _join_error("stack", tensors, axis, new_axis=True) from None
     axis = axis % data.ndim
     vjps = tuple(lambda g, out, *inputs, part=(slice(None),) * axis + (i,): g[part]
                  for i in range(len(tensors)))
@@ -626,8 +766,14 @@ def stack(tensors, axis=0):
 
 def _comparison(ufunc):
     def compare(a, b):
-        a, b = _pair(a, b)
-        return _constant(ufunc(a._data, b._data))
+        try:
+            a, b = _pair(a, b)
+        except (TypeError, ValueError) as error:
+            raise _named(error, ufunc.__name__) from None
+        try:
+            return _constant(ufunc(a._data, b._data))
+        except (ValueError, TypeError, OverflowError):
+            raise _operation_error(ufunc.__name__, a, b) from None
 
     compare.__name__ = ufunc.__name__
     return compare
