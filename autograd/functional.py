@@ -20,7 +20,7 @@ from autograd import fused
 from autograd.primitives import (
     _as_tensor, describe, exp, getitem, log, reshape, sub, sum, transpose, where,
 )
-from autograd.tensor import Tensor
+from autograd.tensor import Tensor, numeric_array
 
 __all__ = ["softmax", "log_softmax", "logsumexp", "cross_entropy"]
 
@@ -134,6 +134,8 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mea
     >>> round(loss.item(), 4)
     0.8964
     """
+    if _plain_index_case(logits, target, weight, ignore_index, reduction, label_smoothing, fused):
+        return _index_cross_entropy(logits, target, reduction)
     logits, target, kind, weight = _checked(logits, target, weight, ignore_index, reduction,
                                             label_smoothing, fused)
     label_smoothing = float(label_smoothing)
@@ -142,6 +144,31 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mea
                                     label_smoothing)
     return _composed_cross_entropy(logits, target, kind, weight, ignore_index, reduction,
                                    label_smoothing)
+
+
+def _plain_index_case(logits, target, weight, ignore_index, reduction, smoothing, fused_flag):
+    """Whether the call is the common, already valid case ``fused.index_cross_entropy`` serves.
+
+    Logits a 2-D float Tensor (N, C) with N, C > 0; target an integer ndarray (N,) of
+    classes in [0, C) (so ``ignore_index`` cannot match one, unless it is itself a class);
+    no weight, no label smoothing, the default ``fused=True``. Only cheap checks plus one
+    min and one max over the target: anything else goes through ``_checked`` and the
+    general path, which also words the errors.
+    """
+    if not (fused_flag is True and weight is None and type(logits) is Tensor
+            and type(target) is np.ndarray and reduction in _REDUCTIONS
+            and type(smoothing) in (float, int) and smoothing == 0
+            and type(ignore_index) is int and target.dtype.kind in "iu"):
+        return False
+    shape = logits.shape
+    if len(shape) != 2 or target.shape != shape[:1] or not shape[0] or logits.dtype.kind != "f":
+        return False
+    classes = shape[1]
+    return (0 < classes and not 0 <= ignore_index < classes
+            and 0 <= target.min() and target.max() < classes)
+
+
+_index_cross_entropy = fused.index_cross_entropy  # the parameter ``fused`` hides the module
 
 
 def _composed_cross_entropy(logits, target, kind, weight, ignore_index, reduction, smoothing):
@@ -291,4 +318,4 @@ def _data_argument(value, name):
                 f"cross_entropy: {name} requires grad, but the loss is not differentiated with "
                 f"respect to {name}; pass {name}.detach()")
         return np.asarray(value.data)
-    return np.asarray(value)
+    return numeric_array(value, name=f"cross_entropy: {name}", copy=False)
