@@ -152,7 +152,7 @@ def _plain_index_case(logits, target, weight, ignore_index, reduction, smoothing
     Logits a 2-D float Tensor (N, C) with N, C > 0; target an integer ndarray (N,) of
     classes in [0, C) (so ``ignore_index`` cannot match one, unless it is itself a class);
     no weight, no label smoothing, the default ``fused=True``. Only cheap checks plus one
-    min and one max over the target: anything else goes through ``_checked`` and the
+    max over the target: anything else goes through ``_checked`` and the
     general path, which also words the errors.
     """
     if not (fused_flag is True and weight is None and type(logits) is Tensor
@@ -164,8 +164,12 @@ def _plain_index_case(logits, target, weight, ignore_index, reduction, smoothing
     if len(shape) != 2 or target.shape != shape[:1] or not shape[0] or logits.dtype.kind != "f":
         return False
     classes = shape[1]
-    return (0 < classes and not 0 <= ignore_index < classes
-            and 0 <= target.min() and target.max() < classes)
+    if not 0 < classes or 0 <= ignore_index < classes:
+        return False
+    # Seen as unsigned, a negative index is huge: one max checks 0 <= index < classes.
+    if target.dtype.kind == "i":
+        target = target.view(target.dtype.str.replace("i", "u"))
+    return target.max() < classes
 
 
 _index_cross_entropy = fused.index_cross_entropy  # the parameter ``fused`` hides the module
