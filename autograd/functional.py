@@ -134,8 +134,10 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mea
     >>> round(loss.item(), 4)
     0.8964
     """
-    if _plain_index_case(logits, target, weight, ignore_index, reduction, label_smoothing, fused):
-        return _index_cross_entropy(logits, target, reduction)
+    plain, keep = _plain_index_case(logits, target, weight, ignore_index, reduction,
+                                    label_smoothing, fused)
+    if plain:
+        return _index_cross_entropy(logits, target, reduction, keep)
     logits, target, kind, weight = _checked(logits, target, weight, ignore_index, reduction,
                                             label_smoothing, fused)
     label_smoothing = float(label_smoothing)
@@ -147,29 +149,38 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mea
 
 
 def _plain_index_case(logits, target, weight, ignore_index, reduction, smoothing, fused_flag):
-    """Whether the call is the common, already valid case ``fused.index_cross_entropy`` serves.
+    """``(True, keep)`` if ``fused.index_cross_entropy`` serves the call, else ``(False, None)``.
 
-    Logits a 2-D float Tensor (N, C) with N, C > 0; target an integer ndarray (N,) of
-    classes in [0, C) (so ``ignore_index`` cannot match one, unless it is itself a class);
-    no weight, no label smoothing, the default ``fused=True``. Only cheap checks plus one
-    max over the target: anything else goes through ``_checked`` and the
-    general path, which also words the errors.
+    That is the common, valid case: logits a 2-D float Tensor (N, C) with N, C > 0;
+    target an integer ndarray (N,) of classes in [0, C) or ``ignore_index``, at least one
+    of them not ignored; no weight, no label smoothing, the default ``fused=True``.
+    ``keep`` marks the positions not ignored (None: all of them). Only cheap checks and
+    one max over the target when nothing is ignored: anything else goes through
+    ``_checked`` and the general path, which also words the errors.
     """
+    no = (False, None)
     if not (fused_flag is True and weight is None and type(logits) is Tensor
             and type(target) is np.ndarray and reduction in _REDUCTIONS
             and type(smoothing) in (float, int) and smoothing == 0
             and type(ignore_index) is int and target.dtype.kind in "iu"):
-        return False
+        return no
     shape = logits.shape
     if len(shape) != 2 or target.shape != shape[:1] or not shape[0] or logits.dtype.kind != "f":
-        return False
+        return no
     classes = shape[1]
-    if not 0 < classes or 0 <= ignore_index < classes:
-        return False
+    if not classes:
+        return no
     # Seen as unsigned, a negative index is huge: one max checks 0 <= index < classes.
+    unsigned = target
     if target.dtype.kind == "i":
-        target = target.view(target.dtype.str.replace("i", "u"))
-    return target.max() < classes
+        unsigned = target.view(target.dtype.str.replace("i", "u"))
+    if not 0 <= ignore_index < classes and unsigned.max() < classes:
+        return True, None
+    keep = target != ignore_index
+    kept = unsigned[keep]
+    if not kept.size or kept.max() >= classes:
+        return no
+    return True, keep
 
 
 _index_cross_entropy = fused.index_cross_entropy  # the parameter ``fused`` hides the module

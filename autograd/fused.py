@@ -223,15 +223,16 @@ def softmax_cross_entropy(logits, target, reduction="mean"):
     return Tensor._from_op(data, (logits,), (softmax_cross_entropy_vjp,), "softmax_cross_entropy")
 
 
-def index_cross_entropy(logits, classes, reduction="mean"):
+def index_cross_entropy(logits, classes, reduction="mean", keep=None):
     """``softmax_cross_entropy`` for the common case, with as few NumPy calls as possible.
 
     Logits (M, C) as a Tensor, ``classes`` (M,) integers already checked to lie in
-    ``[0, C)`` (so nothing is ignored), no weight, no label smoothing. Same values and
-    gradients as ``softmax_cross_entropy(logits, index_target(classes, C), reduction)``,
-    which it falls back to when a row's maximum is not finite (such rows need that
-    primitive's care). Small arrays are not blocked: blocking pays off only once a
-    pass no longer fits in cache.
+    ``[0, C)`` wherever ``keep`` (M,) bool is True (``keep=None``: everywhere; at least
+    one row must be kept), no weight, no label smoothing. Rows where ``keep`` is False
+    are ignored, as ``ignore_index`` rows. Same values and gradients as
+    ``softmax_cross_entropy`` with the matching ``index_target``, which it falls back
+    to for large arrays (they gain from its cache blocking) and for rows whose maximum
+    is not finite (they need its care).
 
     >>> import autograd as ag
     >>> z = ag.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
@@ -240,49 +241,63 @@ def index_cross_entropy(logits, classes, reduction="mean"):
     array([[ 0.09 ,  0.245, -0.335]])
     """
     z = logits.data
+    rows_count, num_classes = z.shape
     # A copy (the caller's array may change before a later backward), in the index dtype
-    # (a uint8 index times the row length would overflow).
-    classes = classes.astype(np.intp)
+    # (a uint8 index times the row length would overflow); ignored rows point at class 0.
+    classes = classes.astype(np.intp) if keep is None else np.where(keep, classes, 0).astype(
+        np.intp, copy=False)
+
+    def general_target():
+        marked = classes if keep is None else np.where(keep, classes, -1)
+        return index_target(marked, num_classes, ignore_index=-1, dtype=z.dtype)
+
     if z.nbytes > _BLOCK_BYTES:
-        return softmax_cross_entropy(logits, index_target(classes, z.shape[1], dtype=z.dtype),
-                                     reduction)
+        return softmax_cross_entropy(logits, general_target(), reduction)
     # Reductions along short contiguous rows are slow in NumPy; with the classes on the
     # first axis they become element-wise passes over all rows, several times faster.
-    narrow = z.shape[1] <= _NARROW_CLASSES
+    narrow = num_classes <= _NARROW_CLASSES
     class_axis = 0 if narrow else 1
     buffer = z.T.copy() if narrow else z
     shift = buffer.max(axis=class_axis, keepdims=True)
     if not math.isfinite(shift.sum()):  # a row with inf or NaN: leave it to stable_shift
-        return softmax_cross_entropy(logits, index_target(classes, z.shape[1], dtype=z.dtype),
-                                     reduction)
+        return softmax_cross_entropy(logits, general_target(), reduction)
     # From here every row sum is >= 1 (its maximum gives exp(0)), so log is safe; a -inf
     # logit gives p = 0, or an infinite loss if it is the target, as in the general path.
     buffer = np.subtract(buffer, shift, out=buffer if narrow else None)
     # Flat positions of the targets: 1-D indexing is several times cheaper than 2-D.
-    rows = np.arange(len(z))
-    targets = classes * len(z) + rows if narrow else rows * z.shape[1] + classes
+    rows = np.arange(rows_count)
+    targets = classes * rows_count + rows if narrow else rows * num_classes + classes
     flat = buffer.reshape(-1)
     row_losses = -flat[targets]
     np.exp(buffer, out=buffer)
     sums = buffer.sum(axis=class_axis, keepdims=True)
     row_losses += np.log(sums).reshape(-1)
+    kept = rows_count
+    if keep is not None:
+        row_losses = np.where(keep, row_losses, row_losses.dtype.type(0))
+        kept = int(np.count_nonzero(keep))
     data = row_losses if reduction == "none" else row_losses.sum()
-    # d(loss)/d(row loss): 1/M for "mean" (M > 0 rows, as nothing is ignored), else 1.
-    scale = 1 / len(z) if reduction == "mean" else 1
+    # d(loss)/d(row loss): 1/kept for "mean", else 1; 0 on ignored rows.
+    scale = 1 / kept if reduction == "mean" else 1
     if reduction == "mean":
-        data = data / z.dtype.type(len(z))
+        data = data / z.dtype.type(kept)
     saved = []
     if tape.is_grad_enabled() and logits.requires_grad:
-        np.divide(scale, sums, out=sums)
-        buffer *= sums                     # scale * p
-        flat[targets] -= scale             # scale * (p - onehot)
+        if keep is None:
+            row_scale = scale
+            np.divide(scale, sums, out=sums)
+        else:
+            row_scale = np.where(keep, z.dtype.type(scale), z.dtype.type(0))
+            np.divide(row_scale.reshape(sums.shape), sums, out=sums)
+        buffer *= sums                     # row_scale * p
+        flat[targets] -= row_scale         # row_scale * (p - onehot)
         saved.append(buffer.T.copy() if narrow else buffer)
 
     def index_cross_entropy_vjp(g, out, z):
         if saved and not (isinstance(g, Tensor) or isinstance(z, Tensor)):
             return _scaled(saved.pop(), g)  # first backward: the forward's buffer
         # Higher order, or again through a retained graph: the general primitive's path.
-        target = index_target(classes, z.shape[1], dtype=z.dtype)
+        target = general_target()
         row_factor = _row_factor(target, reduction, z.dtype)
         if isinstance(g, Tensor) or isinstance(z, Tensor):
             return _differentiable_gradient(g, z, target, row_factor)
