@@ -702,13 +702,23 @@ def _tensor_sequence(tensors, op):
         tensors = list(tensors)
     if not tensors:
         raise ValueError(f"{op}: expected at least one tensor, got an empty sequence")
-    return tuple(t if isinstance(t, Tensor) else _as_tensor(t, name=f"{op}: {_position(tensors, t)}")
-                 for t in tensors)
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            return _converted_sequence(tensors, op)
+    return tuple(tensors)
 
 
-def _position(items, item):
-    """'tensors[2]': where ``item`` sits in ``items`` (by identity: == on arrays is elementwise)."""
-    return f"tensors[{next(i for i, other in enumerate(items) if other is item)}]"
+def _converted_sequence(items, op):
+    """Join items that are not all Tensors: arrays and lists are converted; Python numbers
+    are weak, taking the dtype NumPy would give the join (``[x_float32, 0.0]`` is float32)."""
+    items = [t if isinstance(t, Tensor) or type(t) in _WEAK_NUMBERS
+             else _as_tensor(t, name=f"{op}: tensors[{i}]") for i, t in enumerate(items)]
+    dtype = np.result_type(*(t._data.dtype if isinstance(t, Tensor) else t for t in items))
+    try:
+        return tuple(t if isinstance(t, Tensor) else _constant(dtype.type(t)) for t in items)
+    except OverflowError:
+        raise ValueError(f"{op}: a Python int in the sequence does not fit in dtype {dtype}, "
+                         "the dtype of the other tensors") from None
 
 
 def _join_error(op, tensors, axis, new_axis):
@@ -765,6 +775,7 @@ def stack(tensors, axis=0):
 # ---------------------------------------------------------------------------
 
 def _comparison(ufunc):
+    """A comparison operator: broadcasting, its result a constant bool tensor."""
     def compare(a, b):
         try:
             a, b = _pair(a, b)
@@ -783,7 +794,13 @@ def _comparison(ufunc):
 # NumPy calls on Tensors (np.exp(x), np.sum(x), ndarray * x) come back here.
 # ---------------------------------------------------------------------------
 
+less, less_equal, greater, greater_equal, equal, not_equal = (
+    _comparison(ufunc) for ufunc in (np.less, np.less_equal, np.greater, np.greater_equal,
+                                     np.equal, np.not_equal))
+
 _UFUNCS = {
+    np.less: less, np.less_equal: less_equal, np.greater: greater,
+    np.greater_equal: greater_equal, np.equal: equal, np.not_equal: not_equal,
     np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.power: pow,
     np.negative: neg, np.exp: exp, np.log: log, np.sqrt: sqrt, np.absolute: abs,
     np.tanh: tanh, np.maximum: maximum, np.minimum: minimum, np.matmul: matmul,
@@ -791,7 +808,6 @@ _UFUNCS = {
 # Piecewise constant: their gradient is zero, so the result is a constant tensor.
 _CONSTANT_UFUNCS = {
     np.sign, np.floor, np.ceil, np.rint, np.trunc, np.isnan, np.isinf, np.isfinite,
-    np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
     np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.signbit,
 }
 _FUNCTIONS = {
@@ -872,9 +888,8 @@ def bind_methods(cls):
         "__matmul__": matmul, "__rmatmul__": lambda self, other: matmul(other, self),
         "__neg__": neg, "__pos__": lambda self: self, "__abs__": abs,
         "__getitem__": getitem, "__setitem__": _immutable,
-        "__lt__": _comparison(np.less), "__le__": _comparison(np.less_equal),
-        "__gt__": _comparison(np.greater), "__ge__": _comparison(np.greater_equal),
-        "__eq__": _comparison(np.equal), "__ne__": _comparison(np.not_equal),
+        "__lt__": less, "__le__": less_equal, "__gt__": greater, "__ge__": greater_equal,
+        "__eq__": equal, "__ne__": not_equal,
         "exp": exp, "log": log, "sqrt": sqrt, "abs": abs, "tanh": tanh, "sigmoid": sigmoid,
         "relu": relu, "clip": clip, "sum": sum, "mean": mean, "max": max, "min": min,
         "reshape": reshape, "transpose": transpose, "swapaxes": swapaxes,
