@@ -170,10 +170,7 @@ def _plain_index_case(logits, target, weight, ignore_index, reduction, smoothing
     classes = shape[1]
     if not classes:
         return no
-    # Seen as unsigned, a negative index is huge: one max checks 0 <= index < classes.
-    unsigned = target
-    if target.dtype.kind == "i":
-        unsigned = target.view(target.dtype.str.replace("i", "u"))
+    unsigned = _unsigned(target)
     if not 0 <= ignore_index < classes and unsigned.max() < classes:
         return True, None
     keep = target != ignore_index
@@ -181,6 +178,14 @@ def _plain_index_case(logits, target, weight, ignore_index, reduction, smoothing
     if not kept.size or kept.max() >= classes:
         return no
     return True, keep
+
+
+def _unsigned(indices):
+    """Integer ``indices`` seen as unsigned: a negative index becomes huge, so one max
+    checks ``0 <= index < classes``."""
+    if indices.dtype.kind == "i":
+        return indices.view(indices.dtype.str.replace("i", "u"))
+    return indices
 
 
 _index_cross_entropy = fused.index_cross_entropy  # the parameter ``fused`` hides the module
@@ -289,15 +294,17 @@ def _checked(logits, target, weight, ignore_index, reduction, label_smoothing, f
                 f"cross_entropy: class-index target of shape {target.shape} does not fit logits "
                 f"of shape {logits.shape}: expected shape {positions_shape}, the logits' shape "
                 f"without the class axis {axis}{hint}")
-        bad = ((target < 0) | (target >= classes)) & (target != ignore_index)
-        if bad.any():
-            position = tuple(int(i) for i in np.argwhere(bad)[0])
-            value = int(target[position])
-            where_text = f"target[{', '.join(map(str, position))}]" if position else "target"
-            raise ValueError(
-                f"cross_entropy: {where_text} = {value} is not a class index for logits of shape "
-                f"{logits.shape} with {classes} classes: expected 0 <= index < {classes} "
-                f"or ignore_index={ignore_index} ({int(bad.sum())} bad entries in all)")
+        # One max settles the usual case; only otherwise look for entries not ignored.
+        if target.size and _unsigned(target).max() >= classes:
+            bad = ((target < 0) | (target >= classes)) & (target != ignore_index)
+            if bad.any():
+                position = tuple(int(i) for i in np.argwhere(bad)[0])
+                value = int(target[position])
+                where_text = f"target[{', '.join(map(str, position))}]" if position else "target"
+                raise ValueError(
+                    f"cross_entropy: {where_text} = {value} is not a class index for logits of "
+                    f"shape {logits.shape} with {classes} classes: expected 0 <= index < {classes} "
+                    f"or ignore_index={ignore_index} ({int(bad.sum())} bad entries in all)")
     elif target.dtype.kind == "f":
         kind = "probabilities"
         if target.shape != logits.shape:

@@ -190,8 +190,9 @@ def softmax_cross_entropy(logits, target, reduction="mean"):
     Returns a 0-d tensor (``"mean"``, ``"sum"``) or one loss per row, shape (M,)
     (``"none"``). One node on the tape; its VJP is
     ``g * (p * sum_c Y~ - Y~) / norm`` (``norm`` only for ``"mean"``): the forward
-    leaves it for ``g = 1`` in its one buffer, and the VJP scales that buffer in place. Use ``autograd.cross_entropy`` for the
-    user-facing options; this is the primitive underneath.
+    leaves it for ``g = 1`` in its one buffer, and the VJP scales that buffer in place.
+    Use ``autograd.cross_entropy`` for the user-facing options; this is the primitive
+    underneath (``index_cross_entropy`` its lean twin for the common case).
 
     >>> import autograd as ag
     >>> z = ag.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
