@@ -135,7 +135,8 @@ def _sweep(z, target, row_factor=None):
     step = max(1, _BLOCK_BYTES // max(1, num_classes * z.itemsize))
     for start in range(0, rows, step):
         block = slice(start, start + step)
-        shifted, part = buffer[block], _rows_of(target, block)
+        shifted = buffer[block]
+        part = target if step >= rows else _rows_of(target, block)  # one block: as it is
         np.subtract(z[block], stable_shift(z[block], 1), out=shifted)
         dots[block] = _target_dot(part, shifted)
         np.exp(shifted, out=shifted)
