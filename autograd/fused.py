@@ -270,10 +270,11 @@ def index_cross_entropy(logits, classes, reduction="mean", keep=None):
     rows = np.arange(rows_count)
     targets = classes * rows_count + rows if narrow else rows * num_classes + classes
     flat = buffer.reshape(-1)
-    row_losses = -flat[targets]
+    picked = flat[targets]                 # z - max at the target
     np.exp(buffer, out=buffer)
     sums = buffer.sum(axis=class_axis, keepdims=True)
-    row_losses += np.log(sums).reshape(-1)
+    row_losses = np.log(sums).reshape(-1)
+    row_losses -= picked
     kept = rows_count
     if keep is not None:
         row_losses = np.where(keep, row_losses, row_losses.dtype.type(0))
@@ -282,7 +283,7 @@ def index_cross_entropy(logits, classes, reduction="mean", keep=None):
     # d(loss)/d(row loss): 1/kept for "mean", else 1; 0 on ignored rows.
     scale = 1 / kept if reduction == "mean" else 1
     if reduction == "mean":
-        data = data / z.dtype.type(kept)
+        data = data / kept                 # a Python int keeps the dtype
     saved = []
     if tape.is_grad_enabled() and logits.requires_grad:
         if keep is None:
