@@ -43,8 +43,11 @@ def _merge_previous(results, path):
     if previous.get("mode") != results["mode"]:
         return
     merged = {name: previous["suites"][name] for name in SUITES if name in previous["suites"]}
+    kept = [name for name in merged if name not in results["suites"]]
     merged.update(results["suites"])
     results["suites"] = {name: merged[name] for name in SUITES if name in merged}
+    if kept:
+        results["merged_from_earlier_runs"] = kept
 
 
 def main(argv=None):
@@ -67,6 +70,8 @@ def main(argv=None):
             start = time.perf_counter()
             suite = SUITES[name].run(config)
             suite["date"] = results["machine"]["date"]
+            suite["engine"] = results["machine"]["engine"]
+            suite["command"] = results["command"]
             suite["seconds"] = round(time.perf_counter() - start, 1)
             results["suites"][name] = suite
             print(f"  {name} done in {suite['seconds']} s", file=sys.stderr, flush=True)

@@ -86,13 +86,27 @@ def machine_line(machine):
             f"micrograd {machine['micrograd']}; engine at {machine.get('engine', 'unknown')}")
 
 
+def _provenance(suite):
+    """When, on which engine and by which command one suite was measured."""
+    if "date" not in suite:
+        return ""
+    return (f"measured {suite['date']}, engine {suite.get('engine', 'unknown')}, "
+            f"`{suite.get('command', '?')}`")
+
+
+def _merged_note(results):
+    kept = results.get("merged_from_earlier_runs")
+    return f"suites kept from earlier runs: {', '.join(kept)} (see each suite's line)" if kept else ""
+
+
 def as_text(results):
     parts = [f"tapegrad benchmarks ({results['mode']}): {results['command']}",
              f"machine: {machine_line(results['machine'])}",
-             f"threads: {results['threads']}; clock: {results['clock']}", "",
+             f"threads: {results['threads']}; clock: {results['clock']}",
+             _merged_note(results), "",
              _text_table(HEADLINE_HEADER, headline_rows(results))]
     for suite in results["suites"].values():
-        parts += ["", f"[{suite['suite']}] {suite['description']}",
+        parts += ["", f"[{suite['suite']}] {suite['description']}", "  " + _provenance(suite),
                   _text_table(*detail_rows(suite))]
         parts += [f"  note: {note}" for note in suite["notes"]]
     return "\n".join(parts)
@@ -103,11 +117,12 @@ def as_markdown(results):
              f"Command: `{results['command']}` ({results['mode']} run)  ",
              f"Machine: {machine_line(results['machine'])}  ",
              f"Threads: {results['threads']}. Clock: {results['clock']}. Times are per call: "
-             "median [min-max] over interleaved samples.", "",
+             "median [min-max] over interleaved samples.  ",
+             _merged_note(results), "",
              "## Targets", "", _markdown_table(HEADLINE_HEADER, headline_rows(results))]
     for suite in results["suites"].values():
-        parts += ["", f"## {suite['suite']}", "", suite["description"], "",
-                  _markdown_table(*detail_rows(suite))]
+        parts += ["", f"## {suite['suite']}", "", suite["description"],
+                  _provenance(suite) + ".", "", _markdown_table(*detail_rows(suite))]
         if suite["notes"]:
             parts += [""] + [f"- {note}" for note in suite["notes"]]
         for plot in suite.get("plots", []):
