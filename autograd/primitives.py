@@ -42,7 +42,7 @@ def describe(value) -> str:
 _WEAK_NUMBERS = (float, int)
 
 
-def _as_tensor(value, like=None, name="operand") -> Tensor:
+def _as_tensor(value, like=None, name="the input") -> Tensor:
     """A constant Tensor for a non-Tensor operand (an ndarray is copied: a later write to
     it must not change a gradient). Junk raises a TypeError naming ``name``.
 
@@ -78,8 +78,11 @@ def _pair(a, b):
     return a, (b if isinstance(b, Tensor) else _as_tensor(b, a, "an operand"))
 
 
-def _named(error, op):
-    """``error`` (from converting an operand) with the op's name in front."""
+def _binary_error(op, a, b, error):
+    """The error for a failed ``a, b = _pair(a, b); forward(...)``: if both operands are
+    Tensors by now, the forward failed; otherwise converting an operand did."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return _operation_error(op, a, b)
     return type(error)(f"{op}: {error}")
 
 
@@ -122,12 +125,9 @@ def _binary(forward, a, b, vjps, op):
     """Apply a broadcasting binary ``forward``; ``vjps`` comes from ``_binary_vjps``."""
     try:
         a, b = _pair(a, b)
-    except (TypeError, ValueError) as error:
-        raise _named(error, op) from None
-    try:
         data = forward(a._data, b._data)
-    except (ValueError, TypeError, OverflowError):
-        raise _operation_error(op, a, b) from None
+    except (ValueError, TypeError, OverflowError) as error:
+        raise _binary_error(op, a, b, error) from None
     same_shape, broadcast = vjps
     return _record(data, (a, b), same_shape if a._data.shape == b._data.shape else broadcast, op)
 
@@ -143,10 +143,9 @@ def _unary(function, x, vjps, op):
     if not isinstance(x, Tensor):
         x = _as_tensor(x, name=f"{op}: x")
     try:
-        data = function(x._data)
-    except TypeError:
+        return _record(function(x._data), (x,), vjps, op)
+    except TypeError:  # bool input to an op NumPy refuses for bool (negative, sigmoid)
         raise _operation_error(op, x) from None
-    return _record(data, (x,), vjps, op)
 
 
 # ---------------------------------------------------------------------------
@@ -197,12 +196,10 @@ def pow(a, b):
         def power_vjp(g, out, a):  # d(a^c)/da = c a^(c-1); exactly 0 when c == 0
             return g * exponent * a ** (exponent - 1) if exponent != 0 else g * 0
 
-        exponent_tensor = _as_tensor(b, a)
         try:
-            data = a._data ** exponent_tensor._data
-        except ValueError:
-            raise _operation_error("pow", a, exponent_tensor) from None
-        return _record(data, (a,), (power_vjp,), "pow")
+            return _record(a._data ** _as_tensor(b, a)._data, (a,), (power_vjp,), "pow")
+        except ValueError:  # an integer base to a negative power; a huge int exponent names itself
+            raise _operation_error("pow", a, _as_tensor(b, a)) from None
     return _binary(operator.pow, a, b, POW_VJPS, "pow")
 
 
@@ -257,11 +254,10 @@ def where(condition, a, b):
     condition = _as_tensor(condition, name="where: condition")._data.astype(bool, copy=False)
     try:
         a, b = _pair(a, b)
-    except (TypeError, ValueError) as error:
-        raise _named(error, "where") from None
-    try:
         data = np.where(condition, a._data, b._data)
-    except ValueError:
+    except (ValueError, TypeError) as error:
+        if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+            raise _binary_error("where", a, b, error) from None
         raise ValueError(
             f"where: condition {np.shape(condition)}, a {a.shape} and b {b.shape} cannot be "
             "broadcast together"
@@ -349,8 +345,9 @@ RELU_VJPS = (lambda g, out, x: g * (_raw(x) > 0),)
 
 def clip(x, a_min=None, a_max=None):
     """Limit values to [a_min, a_max] (constants); gradient 1 inside, 0 outside."""
-    x = _as_tensor(x, name="clip: x")
-    low, high = _clip_bound(a_min, "a_min"), _clip_bound(a_max, "a_max")
+    x = _as_tensor(x)
+    low = a_min if type(a_min) in _PLAIN_BOUNDS else _clip_bound(a_min, "a_min")
+    high = a_max if type(a_max) in _PLAIN_BOUNDS else _clip_bound(a_max, "a_max")
     try:
         data = np.clip(x._data, low, high)
     except (ValueError, TypeError, OverflowError):
@@ -374,10 +371,11 @@ def clip(x, a_min=None, a_max=None):
     return _record(data, (x,), (clip_vjp,), "clip")
 
 
+_PLAIN_BOUNDS = (float, int, type(None))  # passed to np.clip as they are (numbers stay weak)
+
+
 def _clip_bound(bound, name):
-    """A clip bound as NumPy takes it: None, a (weak) Python number, or a copied numeric array."""
-    if bound is None or type(bound) in _WEAK_NUMBERS:
-        return bound
+    """A clip bound that is not None or a Python number: a Tensor's array or a copied numeric array."""
     return _as_tensor(bound, name=f"clip: {name}")._data
 
 
@@ -389,8 +387,8 @@ def _reduced_axes(ndim, axis, op):
     """Normalise ``axis`` (None, int or tuple) to a tuple of non-negative axes."""
     axes = range(ndim) if axis is None else axis if isinstance(axis, tuple) else (axis,)
     result = []
-    for a in axes:
-        if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
+    for a in axes:  # (type(a) is not int: a bool is not an axis)
+        if type(a) is not int and not isinstance(a, np.integer) or not -ndim <= a < ndim:
             raise _axis_error(op, axis, ndim)
         result.append(int(a) % ndim)
     return tuple(result)
@@ -441,11 +439,7 @@ def sum(x, axis=None, keepdims=False):
         kept = g.shape if keepdims else _kept_shape(x.shape, axis)  # keepdims: g has it already
         return _spread(g, kept, x.shape)
 
-    try:
-        data = x._data.sum(axis=axis, keepdims=keepdims)
-    except TypeError:  # a bool axis passes the check above
-        raise _axis_error("sum", axis, x.ndim) from None
-    return _record(data, (x,), (sum_vjp,), "sum")
+    return _record(x._data.sum(axis=axis, keepdims=keepdims), (x,), (sum_vjp,), "sum")
 
 
 def mean(x, axis=None, keepdims=False):
@@ -468,11 +462,7 @@ def _extremum(reduce, x, axis, keepdims, op):
         share = (winners / winners.sum(axis=axis, keepdims=True)).astype(_raw(x).dtype)
         return _spread(g, kept, x.shape) * share
 
-    try:
-        data = reduce(x._data, axis=axis, keepdims=keepdims)
-    except TypeError:  # a bool axis passes the check above
-        raise _axis_error(op, axis, x.ndim) from None
-    return _record(data, (x,), (extremum_vjp,), op)
+    return _record(reduce(x._data, axis=axis, keepdims=keepdims), (x,), (extremum_vjp,), op)
 
 
 def max(x, axis=None, keepdims=False):
@@ -527,11 +517,10 @@ def matmul(a, b):
     """Matrix product with NumPy's rules: 1-D operands, 2-D, and broadcast batches (..., n, k) @ (..., k, m)."""
     try:
         a, b = _pair(a, b)
-    except (TypeError, ValueError) as error:
-        raise _named(error, "matmul") from None
-    try:
         data = np.matmul(a._data, b._data)
-    except ValueError:
+    except (ValueError, TypeError) as error:
+        if not (isinstance(a, Tensor) and isinstance(b, Tensor)) or isinstance(error, TypeError):
+            raise _binary_error("matmul", a, b, error) from None
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(
                 f"matmul needs operands with at least 1 dimension, got shapes {a.shape} and "
@@ -575,9 +564,10 @@ RESHAPE_VJPS = (lambda g, out, x: g.reshape(x.shape),)
 
 def transpose(x, axes=None, *more):
     """Permute axes; no ``axes`` reverses them (like ``x.T``)."""
-    x = _as_tensor(x, name="transpose: x")
+    x = _as_tensor(x)
     if axes is None:
-        data, inverse = x._data.transpose(), None
+        data = x._data.transpose()
+        inverse = None
     else:
         axes = _shape_arguments(axes, more)
         try:
@@ -604,18 +594,17 @@ def expand_dims(x, axis):
     """Insert axes of length 1 at ``axis`` (int or tuple)."""
     x = _as_tensor(x)
     try:
-        data = np.expand_dims(x._data, axis)
+        return _record(np.expand_dims(x._data, axis), (x,), RESHAPE_VJPS, "expand_dims")
     except (ValueError, TypeError):
         axes = _int_tuple(axis, "expand_dims", "axis")
         raise ValueError(f"expand_dims: axis {axis} is out of range or repeated: the result has "
                          f"{x.ndim + len(axes)} dimensions (a tensor of shape {x.shape} plus "
                          f"{len(axes)} new)") from None
-    return _record(data, (x,), RESHAPE_VJPS, "expand_dims")
 
 
 def squeeze(x, axis=None):
     """Remove axes of length 1 (all of them, or those in ``axis``)."""
-    x = _as_tensor(x, name="squeeze: x")
+    x = _as_tensor(x)
     try:
         data = np.squeeze(x._data, axis)
     except (ValueError, TypeError):
@@ -779,12 +768,9 @@ def _comparison(ufunc):
     def compare(a, b):
         try:
             a, b = _pair(a, b)
-        except (TypeError, ValueError) as error:
-            raise _named(error, ufunc.__name__) from None
-        try:
             return _constant(ufunc(a._data, b._data))
-        except (ValueError, TypeError, OverflowError):
-            raise _operation_error(ufunc.__name__, a, b) from None
+        except (ValueError, TypeError, OverflowError) as error:
+            raise _binary_error(ufunc.__name__, a, b, error) from None
 
     compare.__name__ = ufunc.__name__
     return compare
