@@ -168,18 +168,20 @@ def _seed_for(output, grad, create_graph):
                 f"the final result with respect to it: y.backward(np.ones({output.shape}))."
             )
         seed = output.dtype.type(1)
-    elif isinstance(grad, type(output)):
-        if create_graph:
-            return grad
+        return make_tensor(seed) if create_graph else seed
+    given_tensor = isinstance(grad, type(output))
+    if given_tensor:
         seed = grad._data
     else:
-        seed = np.asarray(grad, dtype=output.dtype)
+        seed = type(output)._numeric_array(grad, output.dtype, "backward(grad)", copy=False)
     if np.shape(seed) != output.shape:
         raise ValueError(
             f"backward(grad): grad has shape {np.shape(seed)} but the output has shape "
             f"{output.shape}; they must match."
         )
-    return make_tensor(np.asarray(seed)) if create_graph else seed
+    if create_graph:
+        return grad if given_tensor else make_tensor(seed)
+    return seed
 
 
 def _walk(output, seed, stop_at, retain_graph, create_graph):
