@@ -421,11 +421,17 @@ def _kept_shape(shape, axis, op="sum"):
 
 
 def _spread(g, kept, shape):
-    """Broadcast a reduction's cotangent (reshaped to ``kept``) back over ``shape``."""
+    """Broadcast a reduction's cotangent back over the input ``shape``.
+
+    ``kept`` is the output shape with the reduced axes kept as 1; None when ``g`` already
+    broadcasts as it is (``keepdims=True``, or a full reduction to 0-d).
+    """
+    if kept is not None:
+        g = g.reshape(kept)
     if isinstance(g, Tensor):
-        return broadcast_to(g.reshape(kept), shape)
+        return broadcast_to(g, shape)
     spread = np.empty(shape, dtype=g.dtype)  # faster than np.broadcast_to for small arrays
-    spread[...] = g.reshape(kept)
+    spread[...] = g
     return spread
 
 
@@ -436,7 +442,7 @@ def sum(x, axis=None, keepdims=False):
         _reduced_axes(x.ndim, axis, "sum")
 
     def sum_vjp(g, out, x):  # every input entry receives the cotangent of its sum
-        kept = g.shape if keepdims else _kept_shape(x.shape, axis)  # keepdims: g has it already
+        kept = None if keepdims or axis is None else _kept_shape(x.shape, axis)
         return _spread(g, kept, x.shape)
 
     return _record(x._data.sum(axis=axis, keepdims=keepdims), (x,), (sum_vjp,), "sum")

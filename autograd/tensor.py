@@ -129,12 +129,12 @@ class Tensor:
     @classmethod
     def _from_op(cls, data, parents, vjps, op):
         """The output of a primitive; the one place that decides whether it is recorded."""
-        out = cls.__new__(cls)
-        out._data = data
-        out.grad = None
         if tape._mode.enabled:
             for parent in parents:
                 if parent.requires_grad:
+                    out = cls.__new__(cls)
+                    out._data = data
+                    out.grad = None
                     out.requires_grad = True
                     out._parents = parents
                     out._vjps = vjps
@@ -142,13 +142,7 @@ class Tensor:
                     out._op = op
                     out._version = -1
                     return out
-        out.requires_grad = False
-        out._parents = ()
-        out._vjps = None
-        out._seq = -1
-        out._op = op
-        out._version = -1
-        return out
+        return cls._constant(data)
 
     # The one conversion of user values (tape.py converts backward's grad with it too).
     _numeric_array = staticmethod(numeric_array)
