@@ -171,8 +171,7 @@ class Tensor:
 
     @data.setter
     def data(self, value):
-        if not isinstance(value, (np.ndarray, np.generic)):
-            value = np.asarray(value)
+        value = numeric_array(value, name="data", copy=False)
         if self.requires_grad and value.dtype.kind != "f":
             raise TypeError(f"data of a tensor that requires grad must be floating-point, got "
                             f"dtype {value.dtype}")
