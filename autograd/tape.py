@@ -97,6 +97,21 @@ def _released_vjp(*_):  # marks a node whose saved values were freed by backward
 
 
 RELEASED = (_released_vjp,)
+
+# The tape time of the latest write to any tensor's .data (see Tensor.data). Writes take
+# the lock so this only grows, even when threads race.
+_last_write = -1
+_write_lock = threading.Lock()
+
+
+def record_write():
+    """Stamp a write to .data: returns its tape time, the tensor's new version."""
+    global _last_write
+    with _write_lock:
+        _last_write = version = next_sequence_number()
+    return version
+
+
 _data_of = operator.attrgetter("_data")
 
 
@@ -116,6 +131,14 @@ def _raise_released(node):
     )
 
 
+def _check_not_modified(node, parents, seq):
+    if node._version > seq:
+        _raise_modified(node, "output")
+    for parent in parents:
+        if parent._version > seq:
+            _raise_modified(parent, f"input to {node._op!r}")
+
+
 def _run(root, seed, stop_at, retain_graph, create_graph):
     """Run the tape backwards from ``root``.
 
@@ -128,20 +151,28 @@ def _run(root, seed, stop_at, retain_graph, create_graph):
     if root._vjps is None or root in stop_at:
         return cotangents
     pop, get = cotangents.pop, cotangents.get
+    # Versions are tape times of writes to .data; a write later than a node makes it stale.
+    # No write since a node was recorded (the common case) means nothing to check for it.
+    last_write = _last_write
     heap = [(-root._seq, root)]
     while heap:
         node = heappop(heap)[1]
         vjps, parents, seq = node._vjps, node._parents, node._seq
         if vjps is RELEASED:
             _raise_released(node)
-        # Versions are tape times of the last write to .data: later than the node means stale.
-        if node._version > seq:
-            _raise_modified(node, "output")
+        if last_write > seq:
+            _check_not_modified(node, parents, seq)
         g = pop(node)
-        args = (node, *parents) if create_graph else (node._data, *map(_data_of, parents))
+        if create_graph:
+            args = (node, *parents)
+        elif len(parents) == 2:  # the common cases, spelled out: no map, no unpacking
+            a, b = parents
+            args = (node._data, a._data, b._data)
+        elif len(parents) == 1:
+            args = (node._data, parents[0]._data)
+        else:
+            args = (node._data, *map(_data_of, parents))
         for parent, vjp in zip(parents, vjps):
-            if parent._version > seq:
-                _raise_modified(parent, f"input to {node._op!r}")
             if parent.requires_grad:
                 contribution = vjp(g, *args)
                 previous = get(parent)

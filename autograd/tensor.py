@@ -176,7 +176,7 @@ class Tensor:
             raise TypeError(f"data of a tensor that requires grad must be floating-point, got "
                             f"dtype {value.dtype}")
         self._data = value
-        self._version = tape.next_sequence_number()  # the tape time of this write
+        self._version = tape.record_write()  # the tape time of this write
 
     shape = property(lambda self: self._data.shape, doc="Tuple of dimensions, as in NumPy.")
     dtype = property(lambda self: self._data.dtype, doc="NumPy dtype of the data.")
