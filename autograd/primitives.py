@@ -52,17 +52,23 @@ def _as_tensor(value, like=None, name="the input") -> Tensor:
     if isinstance(value, Tensor):
         return value
     if type(value) in _WEAK_NUMBERS and like is not None:
-        dtype = like._data.dtype
-        try:
-            if dtype.kind != "f":
-                dtype = np.result_type(dtype, value)
-            return _constant(dtype.type(value))
-        except OverflowError:
-            raise ValueError(
-                f"the Python int {value} does not fit in dtype {dtype}, the dtype of the other "
-                f"operand ({describe(like)}); convert that one first, e.g. x.astype(np.float64)"
-            ) from None
+        return _constant(_weak_number(value, like))
     return _constant(numeric_array(value, name=name))
+
+
+def _weak_number(number, like):
+    """The Python ``number`` as a NumPy scalar of the dtype NumPy 2 gives it next to the
+    Tensor ``like``: float32 stays float32; an int tensor meeting a float becomes float."""
+    dtype = like._data.dtype
+    try:
+        if dtype.kind != "f":
+            dtype = np.result_type(dtype, number)
+        return dtype.type(number)
+    except OverflowError:
+        raise ValueError(
+            f"the Python int {number} does not fit in dtype {dtype}, the dtype of the other "
+            f"operand ({describe(like)}); convert that one first, e.g. x.astype(np.float64)"
+        ) from None
 
 
 def _pair(a, b):
@@ -71,6 +77,8 @@ def _pair(a, b):
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
             return a, b
+        if type(b) in _WEAK_NUMBERS:  # the common case first: x * 2.0
+            return a, _constant(_weak_number(b, a))
         return a, _as_tensor(b, a, "an operand")
     if not isinstance(b, Tensor) and type(b) not in _WEAK_NUMBERS:
         b = _as_tensor(b, None, "an operand")  # first, so a number in ``a`` is weak against it
@@ -197,7 +205,7 @@ def pow(a, b):
             return g * exponent * a ** (exponent - 1) if exponent != 0 else g * 0
 
         try:
-            return _record(a._data ** _as_tensor(b, a)._data, (a,), (power_vjp,), "pow")
+            return _record(a._data ** _weak_number(b, a), (a,), (power_vjp,), "pow")
         except ValueError:  # an integer base to a negative power; a huge int exponent names itself
             raise _operation_error("pow", a, _as_tensor(b, a)) from None
     return _binary(operator.pow, a, b, POW_VJPS, "pow")
