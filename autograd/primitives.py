@@ -123,10 +123,12 @@ def unbroadcast(g, shape):
     if g.shape == shape:
         return g
     leading = g.ndim - len(shape)
-    axes = tuple(range(leading)) + tuple(
-        leading + i for i, n in enumerate(shape) if n == 1 and g.shape[leading + i] != 1
-    )
-    return g.sum(axis=axes, keepdims=True).reshape(shape)
+    stretched = tuple(leading + i for i, n in enumerate(shape) if n == 1 and g.shape[leading + i] != 1)
+    if stretched:
+        g = g.sum(axis=stretched, keepdims=True)
+    # Summing the leading axes away (not keepdims + reshape) gives an array that owns its
+    # memory, which backward can adopt as a leaf's .grad without a copy (a bias, say).
+    return g.sum(axis=tuple(range(leading))) if leading else g
 
 
 def _binary(forward, a, b, vjps, op):
