@@ -12,6 +12,7 @@ builds the same loss from ``log_softmax``, indexing, multiply, sum and divide.
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
@@ -171,7 +172,7 @@ def _plain_index_case(logits, target, weight, ignore_index, reduction, smoothing
     if not classes:
         return no
     unsigned = _unsigned(target)
-    if not 0 <= ignore_index < classes and unsigned.max() < classes:
+    if not 0 <= ignore_index < classes and np.maximum.reduce(unsigned) < classes:
         return True, None
     keep = target != ignore_index
     kept = unsigned[keep]
@@ -184,8 +185,13 @@ def _unsigned(indices):
     """Integer ``indices`` seen as unsigned: a negative index becomes huge, so one max
     checks ``0 <= index < classes``."""
     if indices.dtype.kind == "i":
-        return indices.view(indices.dtype.str.replace("i", "u"))
+        return indices.view(_unsigned_dtype(indices.dtype))
     return indices
+
+
+@functools.lru_cache(maxsize=None)
+def _unsigned_dtype(dtype):
+    return np.dtype(dtype.str.replace("i", "u"))  # same size and byte order
 
 
 _index_cross_entropy = fused.index_cross_entropy  # the parameter ``fused`` hides the module

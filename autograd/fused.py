@@ -31,6 +31,7 @@ reduces along short rows slowly.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple, Optional
 
@@ -252,41 +253,51 @@ def index_cross_entropy(logits, classes, reduction="mean", keep=None):
     rows_count, num_classes = z.shape
     if keep is not None:
         classes = np.where(keep, classes, 0)  # ignored rows point at class 0
-    # A copy (the caller's array may change before a later backward), in the index dtype
-    # (a uint8 index times the row length would overflow).
-    classes = classes.astype(np.intp)
-
-    def general_target():
-        marked = classes if keep is None else np.where(keep, classes, -1)
-        return index_target(marked, num_classes, ignore_index=-1, dtype=z.dtype)
-
-    if z.nbytes > _BLOCK_BYTES:
-        return softmax_cross_entropy(logits, general_target(), reduction)
     # Reductions along short contiguous rows are slow in NumPy; with the classes on the
     # first axis they become element-wise passes over all rows, several times faster.
     narrow = num_classes <= _NARROW_CLASSES
+    # Flat positions of the targets (1-D indexing is several times cheaper than 2-D), in
+    # the index dtype (a uint8 class times the row length would overflow). Being a new
+    # array, it also keeps the classes safe from later writes to the caller's array.
+    if narrow:   # buffer (C, M): class c of row m is at c * M + m
+        targets = np.multiply(classes, rows_count, dtype=np.intp, casting="unsafe")
+        targets += _steps(rows_count, 1)
+    else:        # buffer (M, C): at m * C + c
+        targets = np.add(_steps(rows_count, num_classes), classes, dtype=np.intp,
+                         casting="unsafe")
+
+    def general_target():
+        starts = _steps(rows_count, 1 if narrow else num_classes)
+        found = (targets - starts) // rows_count if narrow else targets - starts
+        return index_target(found if keep is None else np.where(keep, found, -1),
+                            num_classes, ignore_index=-1, dtype=z.dtype)
+
+    if z.nbytes > _BLOCK_BYTES:
+        return softmax_cross_entropy(logits, general_target(), reduction)
     class_axis = 0 if narrow else 1
     buffer = z.T.copy() if narrow else z
-    shift = buffer.max(axis=class_axis, keepdims=True)
-    if not math.isfinite(shift.sum()):  # a row with inf or NaN: leave it to stable_shift
-        return softmax_cross_entropy(logits, general_target(), reduction)
-    # From here every row sum is >= 1 (its maximum gives exp(0)), so log is safe; a -inf
-    # logit gives p = 0, or an infinite loss if it is the target, as in the general path.
+    shift = np.maximum.reduce(buffer, axis=class_axis, keepdims=True)
+    if not math.isfinite(np.add.reduce(shift, axis=None)):  # a row with inf or NaN:
+        return softmax_cross_entropy(logits, general_target(), reduction)  # stable_shift's care
     buffer = np.subtract(buffer, shift, out=buffer if narrow else None)
-    # Flat positions of the targets: 1-D indexing is several times cheaper than 2-D.
-    rows = np.arange(rows_count)
-    targets = classes * rows_count + rows if narrow else rows * num_classes + classes
     flat = buffer.reshape(-1)
     picked = flat[targets]                 # z - max at the target
     np.exp(buffer, out=buffer)
-    sums = buffer.sum(axis=class_axis, keepdims=True)
-    row_losses = np.log(sums).reshape(-1)
-    row_losses -= picked
+    sums = np.add.reduce(buffer, axis=class_axis, keepdims=True)
+    # From here every row sum is >= 1 (its maximum gives exp(0)), so log is safe; a -inf
+    # logit gives p = 0, or an infinite loss if it is the target, as in the general path.
+    log_sums = np.log(sums)
     kept = rows_count
-    if keep is not None:
-        row_losses = np.where(keep, row_losses, row_losses.dtype.type(0))
-        kept = int(np.count_nonzero(keep))
-    data = row_losses if reduction == "none" else row_losses.sum()
+    if keep is None and reduction != "none":
+        # log sums >= 0 and picked <= 0: the difference adds magnitudes, nothing cancels.
+        data = np.add.reduce(log_sums, axis=None) - np.add.reduce(picked)
+    else:
+        row_losses = log_sums.reshape(-1)
+        row_losses -= picked
+        if keep is not None:
+            row_losses = np.where(keep, row_losses, row_losses.dtype.type(0))
+            kept = int(np.count_nonzero(keep))
+        data = row_losses if reduction == "none" else np.add.reduce(row_losses)
     # d(loss)/d(row loss): 1/kept for "mean", else 1; 0 on ignored rows.
     scale = 1 / kept if reduction == "mean" else 1
     if reduction == "mean":
@@ -316,9 +327,17 @@ def index_cross_entropy(logits, classes, reduction="mean", keep=None):
     return Tensor._from_op(data, (logits,), (index_cross_entropy_vjp,), "softmax_cross_entropy")
 
 
+@functools.lru_cache(maxsize=32)
+def _steps(count, step):
+    """``arange(count) * step`` as a read-only intp array, kept for the next call."""
+    steps = np.arange(count, dtype=np.intp) * step
+    steps.flags.writeable = False
+    return steps
+
+
 def _scaled(gradient, g):
     """``gradient`` for a unit cotangent, scaled in place by the actual cotangent ``g``."""
-    if np.ndim(g):                 # "none": one cotangent per row
+    if getattr(g, "ndim", 0):      # "none": one cotangent per row
         gradient *= g.reshape(-1, 1)
     elif g != 1:                   # a 0-d loss is usually seeded with exactly 1
         gradient *= g

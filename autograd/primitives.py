@@ -120,15 +120,21 @@ def _raw(value):
 
 def unbroadcast(g, shape):
     """Sum the cotangent ``g`` of a broadcast result back down to an input's ``shape``."""
-    if g.shape == shape:
+    g_shape = g.shape
+    if g_shape == shape:
         return g
-    leading = g.ndim - len(shape)
-    stretched = tuple(leading + i for i, n in enumerate(shape) if n == 1 and g.shape[leading + i] != 1)
-    if stretched:
-        g = g.sum(axis=stretched, keepdims=True)
+    leading = len(g_shape) - len(shape)
+    if 1 in shape:
+        stretched = tuple(leading + i for i, n in enumerate(shape)
+                          if n == 1 and g_shape[leading + i] != 1)
+        if stretched:
+            g = g.sum(axis=stretched, keepdims=True)
+    if not leading:
+        return g
     # Summing the leading axes away (not keepdims + reshape) gives an array that owns its
     # memory, which backward can adopt as a leaf's .grad without a copy (a bias, say).
-    return g.sum(axis=tuple(range(leading))) if leading else g
+    axes = 0 if leading == 1 else tuple(range(leading))
+    return np.add.reduce(g, axis=axes) if type(g) is np.ndarray else g.sum(axis=axes)
 
 
 def _binary(forward, a, b, vjps, op):
@@ -495,17 +501,13 @@ def min(x, axis=None, keepdims=False):
 # Linear algebra.
 # ---------------------------------------------------------------------------
 
-def _swap_last(x):
-    return x.swapaxes(-1, -2)
-
-
 def _matmul_a_vjp(g, out, a, b):
     if b.ndim == 1:                           # out (..., n) = a (..., n, k) @ b (k,)
         ga = g.reshape(g.shape + (1,)) * b    # outer product (..., n, 1) * (k,)
     else:
         if a.ndim == 1:                       # treat a as (1, k), out (..., m) as (..., 1, m)
             g = g.reshape(g.shape[:-1] + (1, g.shape[-1]))
-        ga = g @ _swap_last(b)                # dL/dA = G Bᵀ
+        ga = g @ b.mT                         # dL/dA = G Bᵀ
         if a.ndim == 1:
             ga = ga.reshape(ga.shape[:-2] + (ga.shape[-1],))
     return unbroadcast(ga, a.shape)
@@ -520,7 +522,7 @@ def _matmul_b_vjp(g, out, a, b):
     else:
         if b.ndim == 1:                       # treat b as (k, 1), out (..., n) as (..., n, 1)
             g = g.reshape(g.shape + (1,))
-        gb = _swap_last(a) @ g                # dL/dB = Aᵀ G
+        gb = a.mT @ g                         # dL/dB = Aᵀ G
         if b.ndim == 1:
             gb = gb.reshape(gb.shape[:-1])
     return unbroadcast(gb, b.shape)
@@ -905,6 +907,8 @@ def bind_methods(cls):
     for name, function in methods.items():
         setattr(cls, name, function)
     cls.T = property(transpose, doc="The tensor with its axes reversed.")
+    cls.mT = property(lambda self: swapaxes(self, -1, -2),
+                      doc="The tensor with its last two axes swapped (a batch of transposes).")
 
 
 def _cast(x, dtype):

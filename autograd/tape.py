@@ -192,13 +192,14 @@ def _seed_for(output, grad, create_graph):
     """The cotangent that starts the walk: 1 for a scalar output, else ``grad``."""
     make_tensor = type(output)._constant
     if grad is None:
-        if output.ndim != 0:
+        data = output._data
+        if data.ndim != 0:
             raise RuntimeError(
                 f"backward() without a gradient needs a scalar (0-d) output, got shape "
                 f"{output.shape}. Reduce it first (y.sum().backward()) or pass the gradient of "
                 f"the final result with respect to it: y.backward(np.ones({output.shape}))."
             )
-        seed = output.dtype.type(1)
+        seed = _unit(data.dtype)
         return make_tensor(seed) if create_graph else seed
     given_tensor = isinstance(grad, type(output))
     if given_tensor:
@@ -213,6 +214,12 @@ def _seed_for(output, grad, create_graph):
     if create_graph:
         return grad if given_tensor else make_tensor(seed)
     return seed
+
+
+@functools.lru_cache(maxsize=None)
+def _unit(dtype):
+    """1 as a NumPy scalar of ``dtype`` (immutable, so one per dtype is shared)."""
+    return dtype.type(1)
 
 
 def _walk(output, seed, stop_at, retain_graph, create_graph):
@@ -242,13 +249,16 @@ def backward(output, grad=None, retain_graph=False, create_graph=False):
         # array a retained VJP still holds has more references, and is copied.
         if not create_graph and not (
             type(g) is np.ndarray
-            and g.dtype == leaf.dtype
-            and g.flags.owndata
-            and g.flags.writeable
             and sys.getrefcount(g) == _REFERENCES_WHEN_ALONE
+            and g.dtype == leaf._data.dtype
+            and _owns_writeable_memory(g.flags)
         ):
             g = np.array(g, dtype=leaf.dtype)
         leaf.grad = g if leaf.grad is None else leaf.grad + g
+
+
+def _owns_writeable_memory(flags):
+    return flags.owndata and flags.writeable
 
 
 def _count_references_when_alone():

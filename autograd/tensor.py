@@ -10,6 +10,8 @@ import numpy as np
 
 from autograd import tape
 
+_grad_mode, _next_sequence_number = tape._mode, tape.next_sequence_number
+
 __all__ = ["Tensor", "tensor", "numeric_array"]
 
 
@@ -129,7 +131,7 @@ class Tensor:
     @classmethod
     def _from_op(cls, data, parents, vjps, op):
         """The output of a primitive; the one place that decides whether it is recorded."""
-        if tape._mode.enabled:
+        if _grad_mode.enabled:
             for parent in parents:
                 if parent.requires_grad:
                     out = cls.__new__(cls)
@@ -138,7 +140,7 @@ class Tensor:
                     out.requires_grad = True
                     out._parents = parents
                     out._vjps = vjps
-                    out._seq = tape.next_sequence_number()
+                    out._seq = _next_sequence_number()
                     out._op = op
                     out._version = -1
                     return out
@@ -246,7 +248,7 @@ class Tensor:
         final result with respect to this tensor (same shape). The saved values are
         freed afterwards unless ``retain_graph=True``.
         """
-        tape.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+        tape.backward(self, grad, retain_graph, create_graph)
 
     def __repr__(self):
         body = np.array2string(np.asarray(self._data), separator=", ", prefix="Tensor(")

@@ -335,6 +335,60 @@ def test_second_backward_through_retained_graph_recomputes():
     np.testing.assert_allclose(x.grad, 2 * first, rtol=1e-15)
 
 
+INDEX_DTYPES = (np.int8, np.uint8, np.int16, np.uint16, np.int32, np.int64, np.uint64)
+
+
+@st.composite
+def plain_index_cases(draw):
+    """The lean path's case: logits (N, C), any integer target dtype, no weight or smoothing.
+
+    Both layouts (C up to 32 is handled classes-first, wider row by row) and sizes where a
+    class times the row count no longer fits the target's own dtype (uint8: 10 * 30 > 255).
+    """
+    rows, classes = draw(st.integers(1, 40)), draw(st.sampled_from([1, 2, 10, 32, 33, 70]))
+    dtype = draw(st.sampled_from((np.float32, np.float64)))
+    logits = draw(ags.arrays(dtype, (rows, classes), min_value=-5, max_value=5))
+    index_dtype = draw(st.sampled_from(INDEX_DTYPES))
+    ignore_index = draw(st.sampled_from([-100, 0, classes - 1]))
+    values = list(range(classes))
+    limits = np.iinfo(index_dtype)
+    if limits.min <= ignore_index <= limits.max and draw(st.booleans()):
+        values.append(ignore_index)  # some rows ignored (when the dtype can hold the index)
+    target = draw(hnp.arrays(index_dtype, (rows,), elements=st.sampled_from(values)))
+    reduction = draw(st.sampled_from(REDUCTIONS))
+    return Case(logits, target, {"reduction": reduction, "ignore_index": ignore_index})
+
+
+@given(plain_index_cases())
+def test_lean_index_path_equals_composed_for_every_index_dtype(case):
+    """The fast path for 2-D logits and class indices: same loss and gradient as the loss
+    built from primitives, for small and unsigned index dtypes, both memory layouts."""
+    assume(case.finite())
+    cotangent = cotangent_for(case)
+    value, grad = case.value_and_gradient(True, cotangent)
+    value_composed, grad_composed = case.value_and_gradient(False, cotangent)
+    tolerance = TOLERANCE[case.logits.dtype.type]
+    assert np.asarray(value).dtype == grad.dtype == case.logits.dtype
+    np.testing.assert_allclose(value, value_composed, **tolerance)
+    np.testing.assert_allclose(grad, grad_composed, **tolerance)
+
+
+@given(plain_index_cases())
+def test_lean_index_path_backward_twice_and_after_the_target_changes(case):
+    """A retained graph recomputes the same gradient; writing into the caller's target
+    array after the forward changes neither the loss's gradient nor a second backward."""
+    assume(case.finite())
+    x = ag.tensor(case.logits, requires_grad=True)
+    loss = case.loss(x)
+    seed = cotangent_for(case)
+    loss.backward(seed, retain_graph=True)
+    first = x.grad.copy()
+    case.target[...] = 0
+    x.grad = None
+    loss.backward(seed)
+    np.testing.assert_allclose(x.grad, first, **TOLERANCE[case.logits.dtype.type])
+
+
 @pytest.mark.parametrize("options", [{}, {"label_smoothing": 0.3, "weight": WEIGHT}])
 def test_fused_scales_its_gradient_by_the_incoming_cotangent(options):
     """The forward leaves the gradient for g = 1; any other g scales it."""

@@ -58,6 +58,17 @@ def test_T_transposes_and_carries_gradient():
     np.testing.assert_array_equal(x.grad, [[0, 0, 0], [1, 1, 1]])
 
 
+def test_mT_swaps_the_last_two_axes_as_numpy_does():
+    data = np.arange(24.0).reshape(2, 3, 4)
+    x = ag.tensor(data, requires_grad=True)
+    np.testing.assert_array_equal(x.mT.data, data.mT)
+    weights = np.arange(24.0).reshape(2, 4, 3)
+    (x.mT * weights).sum().backward()
+    np.testing.assert_array_equal(x.grad, weights.mT)
+    with pytest.raises(ValueError, match="swapaxes"):
+        ag.tensor([1.0, 2.0]).mT
+
+
 def test_detach_item_numpy_asarray():
     x = ag.tensor([[1.0, 2.0]], requires_grad=True)
     y = x * 2
