@@ -38,7 +38,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from autograd import tape
-from autograd.primitives import _as_tensor, describe, exp, scatter_add, sub, sum
+from autograd.primitives import _as_tensor, _ones, describe, exp, scatter_add, sub, sum
 from autograd.tensor import Tensor
 
 __all__ = ["EffectiveTarget", "index_cross_entropy", "index_target", "probability_target",
@@ -283,7 +283,11 @@ def index_cross_entropy(logits, classes, reduction="mean", keep=None):
     flat = buffer.reshape(-1)
     picked = flat[targets]                 # z - max at the target
     np.exp(buffer, out=buffer)
-    sums = np.add.reduce(buffer, axis=class_axis, keepdims=True)
+    if narrow:  # one row of sums (M,), which broadcasts over the (C, M) buffer
+        ones = _ones(num_classes, buffer.dtype)
+        sums = np.add.reduce(buffer, axis=0) if ones is None else ones @ buffer
+    else:
+        sums = np.add.reduce(buffer, axis=1, keepdims=True)
     # From here every row sum is >= 1 (its maximum gives exp(0)), so log is safe; a -inf
     # logit gives p = 0, or an infinite loss if it is the target, as in the general path.
     log_sums = np.log(sums)

@@ -6,6 +6,8 @@ Timing follows the usual rules for small, noisy machines:
   so a slow spell on a shared machine hits all of them, not just one;
 * each sample runs a variant enough times to last ``min_time`` seconds; we keep
   ``repeats`` samples per variant and report the median, with min and max;
+* a ratio between two variants is the median of their per-round ratios
+  (``paired_ratio``): samples taken back to back share the machine's mood;
 * the garbage collector stays on (unlike ``timeit``): freeing a step's graph is
   part of the step's cost. micrograd's graphs are reference cycles (each node's
   closure refers to the node) that only the collector frees; pausing it would
@@ -39,7 +41,7 @@ class Config:
     """How hard to measure: ``quick`` picks smaller sizes, the rest picks sample counts."""
 
     quick: bool = False
-    repeats: int = 11          # samples per variant
+    repeats: int = 21          # samples per variant
     min_time: float = 0.02     # seconds per sample
     clock: str = "cpu"         # "cpu": process CPU time; "wall": perf_counter
 
@@ -96,7 +98,21 @@ def _calls_per_sample(function, min_time, timer):
 
 def _stats(samples):
     return {"median": statistics.median(samples), "min": min(samples), "max": max(samples),
-            "samples": len(samples)}
+            "samples": len(samples), "values": list(samples)}
+
+
+def paired_ratio(timings, numerator, denominator):
+    """Median over rounds of ``numerator``'s sample divided by ``denominator``'s sample
+    from the same round; None if either was not measured.
+
+    Both are timed back to back in every round, so a slow spell of the shared machine
+    that hits a round slows both and cancels in their ratio. This is steadier than the
+    ratio of the two medians, which pairs samples taken at different times.
+    """
+    top, bottom = timings.get(numerator), timings.get(denominator)
+    if top is None or bottom is None:
+        return None
+    return statistics.median(a / b for a, b in zip(top["values"], bottom["values"]))
 
 
 def compare_times(variants, config):

@@ -101,10 +101,10 @@ def run(config):
             np.testing.assert_allclose(np.asarray(got), want, rtol=2e-4, atol=1e-6,
                                        err_msg=f"mlp: {name} disagrees with NumPy by hand")
     times = harness.compare_times(variants, config)
-    ours, numpy_time = harness.median(times, "tapegrad"), harness.median(times, "NumPy by hand")
-    value = harness.ratio(ours, numpy_time)
+    value = harness.paired_ratio(times, "tapegrad", "NumPy by hand")
     if "torch" in times:
-        notes.append(f"torch / NumPy by hand = {times['torch']['median'] / numpy_time:.2f}x")
+        torch_ratio = harness.paired_ratio(times, "torch", "NumPy by hand")
+        notes.append(f"torch / NumPy by hand = {torch_ratio:.2f}x")
     detail = ", ".join(f"{name} {entry['median'] * 1e6:.0f} us" for name, entry in times.items())
     case = f"batch {BATCH}, {'->'.join(map(str, SIZES))}, float32"
     return {

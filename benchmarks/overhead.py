@@ -62,13 +62,13 @@ def run(config):
     variants = make_variants()
     _check_agreement(variants)
     times = harness.compare_times(variants, config)
-    ours, numpy_time = harness.median(times, "tapegrad"), harness.median(times, "NumPy by hand")
     torch_time = harness.median(times, "torch")
-    value = harness.ratio(ours, numpy_time)
+    value = harness.paired_ratio(times, "tapegrad", "NumPy by hand")
     detail = ", ".join(f"{name} {entry['median'] * 1e6:.2f} us" for name, entry in times.items())
     notes = [] if torch_time else ["torch not installed: its column is skipped"]
     if torch_time:
-        notes.append(f"torch / NumPy by hand = {torch_time / numpy_time:.1f}x")
+        notes.append(f"torch / NumPy by hand = "
+                     f"{harness.paired_ratio(times, 'torch', 'NumPy by hand'):.1f}x")
     return {
         "suite": NAME,
         "description": "(x*w+b).sum() forward+backward on (16,) float64: fixed cost per op.",

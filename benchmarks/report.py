@@ -117,7 +117,8 @@ def as_markdown(results):
              f"Command: `{results['command']}` ({results['mode']} run)  ",
              f"Machine: {machine_line(results['machine'])}  ",
              f"Threads: {results['threads']}. Clock: {results['clock']}. Times are per call: "
-             "median [min-max] over interleaved samples.  ",
+             "median [min-max] over interleaved samples. A ratio of two variants is the "
+             "median of their per-round ratios (timed back to back).  ",
              _merged_note(results), "",
              "## Targets", "", _markdown_table(HEADLINE_HEADER, headline_rows(results))]
     for suite in results["suites"].values():

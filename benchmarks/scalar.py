@@ -71,15 +71,15 @@ def run(config):
         np.testing.assert_allclose(function(), EXPECTED, atol=1e-4,
                                    err_msg=f"scalar: {name} disagrees with micrograd's README")
     times = harness.compare_times(variants, config)
-    ours, theirs = harness.median(times, "tapegrad"), harness.median(times, "micrograd")
-    value = harness.ratio(ours, theirs)
+    theirs = harness.median(times, "micrograd")
+    value = harness.paired_ratio(times, "tapegrad", "micrograd")
     notes = []
     if theirs is None:
         notes.append("micrograd not installed (pip install micrograd): ratio n.a.")
     if "torch" not in times:
         notes.append("torch not installed: its column is skipped")
     elif theirs:
-        notes.append(f"torch / micrograd = {times['torch']['median'] / theirs:.1f}x")
+        notes.append(f"torch / micrograd = {harness.paired_ratio(times, 'torch', 'micrograd'):.1f}x")
     detail = ", ".join(f"{name} {entry['median'] * 1e6:.1f} us" for name, entry in times.items())
     return {
         "suite": NAME,
