@@ -170,8 +170,17 @@ def _binary(forward, a, b, vjps, op):
 def _binary_vjps(vjp_a, vjp_b):
     """The VJP pairs of a binary op: as written, for inputs of one shape (no broadcasting
     happened), and wrapped in ``unbroadcast`` for inputs of different shapes."""
-    return (vjp_a, vjp_b), (lambda g, out, a, b: unbroadcast(vjp_a(g, out, a, b), a.shape),
-                            lambda g, out, a, b: unbroadcast(vjp_b(g, out, a, b), b.shape))
+    # An operand that passes through (either side of a + b) skips one call per step.
+    broadcast_a = ((lambda g, out, a, b: unbroadcast(g, a.shape)) if vjp_a is _passes else
+                   (lambda g, out, a, b: unbroadcast(vjp_a(g, out, a, b), a.shape)))
+    broadcast_b = ((lambda g, out, a, b: unbroadcast(g, b.shape)) if vjp_b is _passes else
+                   (lambda g, out, a, b: unbroadcast(vjp_b(g, out, a, b), b.shape)))
+    return (vjp_a, vjp_b), (broadcast_a, broadcast_b)
+
+
+def _passes(g, out, a, b):
+    """The VJP of an operand that reaches the output unchanged (either side of a + b)."""
+    return g
 
 
 def _unary(function, x, vjps, op):
@@ -192,8 +201,7 @@ def add(a, b):
     return _binary(operator.add, a, b, ADD_VJPS, "add")
 
 
-ADD_VJPS = _binary_vjps(lambda g, out, a, b: g,
-                        lambda g, out, a, b: g)
+ADD_VJPS = _binary_vjps(_passes, _passes)
 
 
 def sub(a, b):
@@ -201,8 +209,7 @@ def sub(a, b):
     return _binary(operator.sub, a, b, SUB_VJPS, "sub")
 
 
-SUB_VJPS = _binary_vjps(lambda g, out, a, b: g,
-                        lambda g, out, a, b: -g)
+SUB_VJPS = _binary_vjps(_passes, lambda g, out, a, b: -g)
 
 
 def mul(a, b):

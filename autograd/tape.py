@@ -131,7 +131,10 @@ def _raise_released(node):
     )
 
 
-def _check_not_modified(node, parents, seq):
+def _check_node(node, parents, seq):
+    """Raise if ``node``'s saved values were freed, or written after it was recorded."""
+    if node._vjps is RELEASED:
+        _raise_released(node)
     if node._version > seq:
         _raise_modified(node, "output")
     for parent in parents:
@@ -158,10 +161,8 @@ def _run(root, seed, stop_at, retain_graph, create_graph):
     while heap:
         node = heappop(heap)[1]
         vjps, parents, seq = node._vjps, node._parents, node._seq
-        if vjps is RELEASED:
-            _raise_released(node)
-        if last_write > seq:
-            _check_not_modified(node, parents, seq)
+        if vjps is RELEASED or last_write > seq:
+            _check_node(node, parents, seq)
         g = pop(node)
         if create_graph:
             args = (node, *parents)
