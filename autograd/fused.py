@@ -127,30 +127,50 @@ _BLOCK_BYTES = 1 << 20  # measured best among 64 KiB .. 4 MiB (and unblocked) on
 
 
 def _sweep(z, target, row_factor=None):
-    """One blocked pass over logits (M, C): (buffer, row sums, dots).
+    """One blocked pass over logits (M, C): (buffer, row losses before ``keep``, float64).
 
-    Per block of rows: ``z - max`` goes into a new buffer, the dots
-    ``sum_c Y~[m, c] (z - max)[m, c]`` are read from it, it is exponentiated in place
-    and summed. With ``row_factor`` it is then overwritten, still in cache, with the
-    gradient for a unit cotangent, ``row_factor * (p * total - Y~)``, so the VJP only
-    has to scale it.
+    Per block of rows: the exponentials go into a new buffer and are summed, and the row
+    losses ``total * log(sum) - dot`` are formed, with ``dot = sum_c Y~[m, c] x[m, c]``
+    for the logits ``x`` that were exponentiated. With ``row_factor`` the buffer is then
+    overwritten, still in cache, with the gradient for a unit cotangent,
+    ``row_factor * (p * total - Y~)``, so the VJP only has to scale it.
+
+    Class-index targets without label smoothing take ``exp(z)`` as it is when every row
+    sum of the block lies in [sqrt(tiny), sqrt(max)] of the dtype (row maxima within
+    about ±43 in float32): that skips the pass finding the row maxima and the pass
+    subtracting them. Its loss is formed in float64, so ``log(sum) - z[target]`` loses
+    nothing to cancellation. Any other block (or target) is shifted by its row maxima
+    first (``stable_shift``), which keeps exp finite for any logits.
     """
     rows, num_classes = z.shape
     buffer = np.empty_like(z)
-    sums = np.empty(rows, z.dtype)
-    dots = np.empty(rows, z.dtype)
+    losses = np.empty(rows)
+    direct = target.dense is None and target.spread is None
+    info = np.finfo(z.dtype)
+    low, high = np.sqrt(info.tiny), np.sqrt(info.max)
     step = max(1, _BLOCK_BYTES // max(1, num_classes * z.itemsize))
     for start in range(0, rows, step):
         block = slice(start, start + step)
-        shifted = buffer[block]
+        values = buffer[block]
         part = target if step >= rows else _rows_of(target, block)  # one block: as it is
-        np.subtract(z[block], stable_shift(z[block], 1), out=shifted)
-        dots[block] = _target_dot(part, shifted)
-        np.exp(shifted, out=shifted)
-        shifted.sum(axis=1, out=sums[block])
+        sums = None
+        if direct and num_classes:
+            with np.errstate(over="ignore"):  # a large logit: inf, then the shifted way
+                np.exp(z[block], out=values)
+            sums = values.sum(axis=1)
+            if low <= sums.min() and sums.max() <= high:  # False for NaN as well
+                dots = _target_dot(part, z[block], np.float64)
+            else:
+                sums = None
+        if sums is None:
+            np.subtract(z[block], stable_shift(z[block], 1), out=values)
+            dots = _target_dot(part, values)
+            np.exp(values, out=values)
+            sums = values.sum(axis=1)
+        losses[block] = part.total * np.log(sums, dtype=np.float64) - dots
         if row_factor is not None:
-            _gradient_in_place(shifted, sums[block], row_factor[block], part)
-    return buffer, sums, dots
+            _gradient_in_place(values, sums, row_factor[block], part)
+    return buffer, losses
 
 
 def _rows_of(target, block):
@@ -160,12 +180,14 @@ def _rows_of(target, block):
                               if getattr(target, name) is not None})
 
 
-def _target_dot(target, shifted):
-    """sum_c Y~[m, c] * shifted[m, c] for every row, without building Y~."""
+def _target_dot(target, shifted, dtype=None):
+    """sum_c Y~[m, c] * shifted[m, c] for every row, without building Y~ (index targets:
+    the picked values in ``dtype`` if given)."""
     if target.dense is not None:
         dot = np.einsum("mc,mc->m", target.dense, shifted)
     else:
-        dot = target.class_weight * shifted[np.arange(len(shifted)), target.classes]
+        picked = shifted[np.arange(len(shifted)), target.classes]
+        dot = target.class_weight * (picked if dtype is None else picked.astype(dtype))
         if target.spread is not None:
             dot += shifted @ target.spread
     return np.where(target.keep, dot, 0)  # an ignored row adds nothing, even next to -inf
@@ -216,8 +238,7 @@ def softmax_cross_entropy(logits, target, reduction="mean"):
     row_factor = _row_factor(target, reduction, dtype)
     # Only compute the gradient if a backward pass can ask for it.
     needs_gradient = tape.is_grad_enabled() and logits.requires_grad
-    gradient, row_sums, dot = _sweep(logits.data, target, row_factor if needs_gradient else None)
-    row_losses = target.total * np.log(row_sums) - dot
+    gradient, row_losses = _sweep(logits.data, target, row_factor if needs_gradient else None)
     row_losses = np.where(target.keep, row_losses, 0).astype(dtype, copy=False)
     data = _reduced(row_losses, reduction, target.norm)
     saved = [gradient] if needs_gradient else []
