@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import math
 import operator
 
 import numpy as np
@@ -135,7 +136,7 @@ def unbroadcast(g, shape):
     if type(g) is not np.ndarray:  # a Tensor, under create_graph
         return g.sum(axis=tuple(range(leading)))
     if len(shape) == 1 and g.flags.c_contiguous:  # a bias: sum the rows of a matrix
-        rows = g.reshape(-1, shape[0])
+        rows = g.reshape(math.prod(g.shape[:-1]), shape[0])  # (not -1: g may be empty)
         ones = _ones(rows.shape[0], g.dtype)
         if ones is not None:
             return ones @ rows
@@ -747,9 +748,11 @@ def _tensor_sequence(tensors, op):
 
 
 def _converted_sequence(items, op):
-    """Join items that are not all Tensors: arrays and lists are converted; Python numbers
-    are weak, taking the dtype NumPy would give the join (``[x_float32, 0.0]`` is float32)."""
-    items = [t if isinstance(t, Tensor) or type(t) in _WEAK_NUMBERS
+    """Join items that are not all Tensors, converted as NumPy converts them. Arrays and
+    lists become arrays. A Python number is weak in ``concatenate`` (``[x_float32, 0.0]``
+    joins as float32) but strong in ``stack``, which makes it a float64 array first."""
+    weak = op == "concatenate"
+    items = [t if isinstance(t, Tensor) or (weak and type(t) in _WEAK_NUMBERS)
              else _as_tensor(t, name=f"{op}: tensors[{i}]") for i, t in enumerate(items)]
     dtype = np.result_type(*(t._data.dtype if isinstance(t, Tensor) else t for t in items))
     try:

@@ -195,6 +195,24 @@ def test_unary_on_0d(name):
     assert gradcheck(SPECS_BY_NAME[name].function, np.array(0.75))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("matrix_shape", [(5, 3), (2, 4, 3), (0, 3), (0, 0), (3, 0), (5, 1)])
+def test_bias_gradient_sums_the_rows(dtype, matrix_shape):
+    """A vector added to a matrix (the bias case, summed with BLAS for float32/64) gets
+    the column sums of the cotangent, also for empty shapes and float16."""
+    width = matrix_shape[-1]
+    for bias_shape in {(width,), (1,)}:
+        matrix = ag.tensor(np.ones(matrix_shape, dtype))
+        bias = ag.tensor(np.zeros(bias_shape, dtype), requires_grad=True)
+        cotangent = np.arange(np.prod(matrix_shape), dtype=dtype).reshape(matrix_shape)
+        (matrix + bias).backward(cotangent)
+        want = cotangent.sum(axis=tuple(range(len(matrix_shape) - 1)), dtype=np.float64)
+        if bias_shape == (1,):
+            want = want.sum(keepdims=True)
+        assert bias.grad.dtype == dtype and bias.grad.shape == bias_shape
+        np.testing.assert_allclose(bias.grad, want, rtol=1e-3 if dtype == np.float16 else 1e-6)
+
+
 @pytest.mark.parametrize("name", ELEMENTWISE_BINARY)
 @pytest.mark.parametrize("shape_a, shape_b", [((), ()), ((), (3,)), ((2, 1), (3,)), ((4, 1, 3), (2, 1))])
 def test_binary_broadcasting_corners(name, shape_a, shape_b):
