@@ -408,13 +408,13 @@ def clip(x, a_min=None, a_max=None):
         raise TypeError(f"clip: cannot clip x of {describe(x)} to a_min={a_min!r:.40} and "
                         f"a_max={a_max!r:.40}" + ("; a bool tensor needs a bound" if not bounds else ""))
 
-    def clip_vjp(g, out, x):
-        inside = np.ones(np.shape(_raw(x)), dtype=bool)
+    def clip_vjp(g, out, x):  # array bounds may broadcast x to the output's larger shape
+        inside = np.ones(np.shape(_raw(out)), dtype=bool)
         if low is not None:
             inside &= _raw(x) >= low
         if high is not None:
             inside &= _raw(x) <= high
-        return g * inside
+        return unbroadcast(g * inside, np.shape(_raw(x)))
 
     return _record(data, (x,), (clip_vjp,), "clip")
 

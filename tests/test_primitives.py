@@ -195,6 +195,19 @@ def test_unary_on_0d(name):
     assert gradcheck(SPECS_BY_NAME[name].function, np.array(0.75))
 
 
+def test_clip_with_array_bounds_that_broadcast_x_up():
+    """Bounds of a larger shape broadcast x up, as np.clip does; x's gradient sums the
+    output's (1 inside [low, high], 0 outside) back down to x's shape."""
+    low, high = np.zeros((3, 1)), np.array([[1.0], [1.5], [3.0]])
+    assert gradcheck(lambda x: ag.clip(x, low, high), np.array([0.5, 2.0]))
+    x = ag.tensor([0.5, 2.0], requires_grad=True)
+    ag.clip(x, low, high).sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 1.0])  # 2.0 is inside only for high = 3
+    scalar = ag.tensor(0.0, requires_grad=True)
+    ag.clip(scalar, None, np.zeros(0)).backward(np.ones(0))  # an empty bound: empty output
+    assert scalar.grad == 0.0 and scalar.grad.shape == ()
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
 @pytest.mark.parametrize("matrix_shape", [(5, 3), (2, 4, 3), (0, 3), (0, 0), (3, 0), (5, 1)])
 def test_bias_gradient_sums_the_rows(dtype, matrix_shape):
