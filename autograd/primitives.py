@@ -135,11 +135,10 @@ def unbroadcast(g, shape):
         return g
     if type(g) is not np.ndarray:  # a Tensor, under create_graph
         return g.sum(axis=tuple(range(leading)))
-    if len(shape) == 1 and g.flags.c_contiguous:  # a bias: sum the rows of a matrix
-        rows = g.reshape(math.prod(g.shape[:-1]), shape[0])  # (not -1: g may be empty)
-        ones = _ones(rows.shape[0], g.dtype)
+    if len(shape) == 1:  # a bias: add up the rows of a matrix with BLAS
+        ones = _ones(math.prod(g_shape[:-1]), g.dtype)
         if ones is not None:
-            return ones @ rows
+            return ones @ (g if leading == 1 else g.reshape(len(ones), shape[0]))
     # Summing the leading axes away (not keepdims + reshape) gives an array that owns its
     # memory, which backward can adopt as a leaf's .grad without a copy (a bias, say).
     return np.add.reduce(g, axis=0 if leading == 1 else tuple(range(leading)))
