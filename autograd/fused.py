@@ -352,9 +352,16 @@ def index_cross_entropy(logits, classes, reduction="mean", keep=None):
     return Tensor._from_op(data, (logits,), (index_cross_entropy_vjp,), "softmax_cross_entropy")
 
 
-@functools.lru_cache(maxsize=32)
 def _steps(count, step):
-    """``arange(count) * step`` as a read-only intp array, kept for the next call."""
+    """``arange(count) * step`` as an intp array not to be written to (short ones are
+    kept for the next call: batches repeat their sizes)."""
+    if count > 1 << 16:
+        return np.arange(count, dtype=np.intp) * step
+    return _kept_steps(count, step)
+
+
+@functools.lru_cache(maxsize=32)
+def _kept_steps(count, step):
     steps = np.arange(count, dtype=np.intp) * step
     steps.flags.writeable = False
     return steps
