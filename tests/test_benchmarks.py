@@ -2,6 +2,8 @@
 
 import json
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -94,3 +96,16 @@ def test_profile_prints_the_engine_functions(capsys):
     profile.main(["overhead", "--calls", "20", "--top", "5"])
     printed = capsys.readouterr().out
     assert "20 tapegrad steps" in printed and "autograd" in printed
+
+
+def test_bytecode_count_names_the_functions_a_step_runs():
+    from benchmarks.profile import count_bytecodes
+
+    def step():
+        return sum(i * i for i in range(10))
+
+    before = sys.gettrace()
+    counts = count_bytecodes(step)
+    assert counts["test_benchmarks.py:step"] > 0
+    assert counts["test_benchmarks.py:<genexpr>"] > counts["test_benchmarks.py:step"]
+    assert sys.gettrace() is before  # whatever tracer was there is back
