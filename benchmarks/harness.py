@@ -7,7 +7,7 @@ Timing follows the usual rules for small, noisy machines:
 * each sample runs a variant enough times to last ``min_time`` seconds; we keep
   ``repeats`` samples per variant and report the median, with min and max;
 * a ratio between two variants is the median of their per-round ratios
-  (``paired_ratio``): samples taken back to back share the machine's mood;
+  (``paired_ratio``): samples taken back to back share the machine's state;
 * the garbage collector stays on (unlike ``timeit``): freeing a step's graph is
   part of the step's cost. micrograd's graphs are reference cycles (each node's
   closure refers to the node) that only the collector frees; pausing it would

@@ -109,3 +109,15 @@ def test_bytecode_count_names_the_functions_a_step_runs():
     assert counts["test_benchmarks.py:step"] > 0
     assert counts["test_benchmarks.py:<genexpr>"] > counts["test_benchmarks.py:step"]
     assert sys.gettrace() is before  # whatever tracer was there is back
+
+
+def test_paired_ratio_is_the_median_of_per_round_ratios():
+    """Round by round, a slow spell (rounds 2, 4, 5 run 10x slower) slows both variants
+    and cancels out: ``a`` is 3x ``b`` in four rounds of five. The ratio of the two
+    medians, 3 / 10, would pair a fast sample of ``a`` with a slow one of ``b``."""
+    timings = {"a": {"values": [3.0, 30.0, 3.0, 30.0, 2.0]},
+               "b": {"values": [1.0, 10.0, 1.0, 10.0, 10.0]}}
+    assert harness.paired_ratio(timings, "a", "b") == 3.0
+    median_a, median_b = (sorted(timings[name]["values"])[2] for name in "ab")
+    assert median_a / median_b == pytest.approx(0.3)  # what the medians' ratio would say
+    assert harness.paired_ratio(timings, "a", "missing") is None
