@@ -149,10 +149,11 @@ def _ones(count, dtype):
     """A read-only vector of ``count`` ones, to add up a matrix's rows (``ones @ m``) with
     BLAS; None if BLAS does not apply (dtype) or ``count`` is large.
 
-    2-4x faster than ``np.add.reduce(m, axis=0)`` at 128x128 and 10x128 float32, and as
-    accurate: along axis 0 NumPy also adds the rows one after another. (Not for sums
-    along rows: there BLAS's running sums drop small terms next to a large one, where
-    NumPy's pairwise sum does not.)
+    Against ``np.add.reduce(m, axis=0)`` in float32: 2.6x faster at 128x128 and 2.9x at
+    128x10 (bias gradients), 1.3x at 10x128 (the lean cross-entropy's class sums), and
+    no less accurate: along axis 0 NumPy also adds the rows one after another. (Not for
+    sums along rows: there BLAS's running sums drop small terms next to a large one,
+    where NumPy's pairwise sum does not.)
     """
     if dtype.char not in "fd" or count > 1 << 16:
         return None

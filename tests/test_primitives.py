@@ -195,6 +195,25 @@ def test_unary_on_0d(name):
     assert gradcheck(SPECS_BY_NAME[name].function, np.array(0.75))
 
 
+@pytest.mark.parametrize("items", [
+    lambda: [0.0, ag.tensor(np.float32(1.0))],                       # a Python float
+    lambda: [ag.tensor(np.zeros(2, np.float32)), [1.0, 2.0]],         # a list
+    lambda: [ag.tensor(np.zeros(2, np.int8)), np.array([1, 2], np.int16)],
+])
+def test_stack_promotes_as_numpy_stack_does(items):
+    """np.stack turns every item into an array first, so a Python number is a strong
+    float64 (unlike x * 2.0); ag.stack gives the same dtype."""
+    raw = [np.asarray(item) for item in items()]
+    assert ag.stack(items()).dtype == np.stack(raw).dtype
+
+
+def test_concatenate_keeps_a_python_number_weak_as_numpy_does():
+    x = ag.tensor(np.zeros(2, np.float32))
+    got = ag.concatenate([x, 1.0], axis=None)
+    assert got.dtype == np.concatenate([np.zeros(2, np.float32), 1.0], axis=None).dtype
+    assert got.dtype == np.float32
+
+
 def test_clip_with_array_bounds_that_broadcast_x_up():
     """Bounds of a larger shape broadcast x up, as np.clip does; x's gradient sums the
     output's (1 inside [low, high], 0 outside) back down to x's shape."""
