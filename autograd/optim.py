@@ -2,7 +2,9 @@
 
 An optimizer holds a list of parameter Tensors. ``step()`` reads each ``.grad``
 and updates ``.data`` in place (so every reference to the array stays valid);
-parameters whose ``.grad`` is None are skipped, as in PyTorch.
+parameters whose ``.grad`` is None are skipped, as in PyTorch. Each update is a
+tracked write, like ``p.data -= lr * g``: a graph recorded before the step (and
+kept with ``retain_graph=True``) refuses to run backward through the old values.
 
     >>> w = ag.tensor([3.0, -2.0], requires_grad=True)
     >>> opt = ag.optim.SGD([w], lr=0.25)            # or model.parameters()
@@ -37,6 +39,17 @@ def _check_number(owner, name, value, low=0.0, high=math.inf, high_inclusive=Tru
         interval = f"[{low}, {high}{']' if high_inclusive else ')'}"
         raise ValueError(f"{owner}: {name} must be in {interval}, got {value!r}")
     return float(value)
+
+
+def _writable(data):
+    """``data`` itself if the update can write into it, else a writable copy.
+
+    A 0-d parameter holds a NumPy scalar (immutable), and ``.data`` may have been set to a
+    read-only array (``np.broadcast_to``); both are replaced by a new array.
+    """
+    if type(data) is np.ndarray and data.flags.writeable:
+        return data
+    return np.array(data)
 
 
 class Optimizer:
@@ -81,9 +94,13 @@ class Optimizer:
             if grad.shape != parameter.shape:
                 raise ValueError(f"{type(self).__name__}.step: a parameter of shape "
                                  f"{parameter.shape} has a .grad of shape {grad.shape}")
-            if not isinstance(parameter.data, np.ndarray):  # a NumPy scalar: make it writable
-                parameter.data = np.array(parameter.data)
-            self._update(parameter.data, grad, state)
+            data = _writable(parameter.data)
+            self._update(data, grad, state)
+            # Hand the updated array back through the .data setter: that is what records the
+            # write (a new version), so a graph that saved the old values refuses backward
+            # instead of differentiating the new ones, exactly as after ``p.data -= ...``.
+            # It is the same array, so nothing is copied.
+            parameter.data = data
 
     def _update(self, data, grad, state):
         raise NotImplementedError

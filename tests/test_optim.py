@@ -292,9 +292,10 @@ def test_bad_arguments_raise_clear_errors(make, error, message):
 def test_a_gradient_of_the_wrong_shape_is_reported():
     p = ag.tensor(np.ones((2, 3)), requires_grad=True)
     opt = optim.SGD([p], lr=0.1)
-    p.grad = np.ones(3)
-    with pytest.raises(ValueError, match=r"shape \(2, 3\) has a .grad of shape \(3,\)"):
-        opt.step()
+    with pytest.raises(ValueError, match=r"shape \(2, 3\), got shape \(3,\)"):
+        p.grad = np.ones(3)            # refused when assigned, as in PyTorch
+    opt.step()                         # nothing was assigned: nothing to do
+    np.testing.assert_array_equal(p.data, np.ones((2, 3)))
 
 
 # ---------------------------------------------------------------------------
@@ -323,3 +324,70 @@ def test_trajectories_match_torch_optim(name, options):
 def test_docstring_examples_run():
     results = doctest.testmod(optim, extraglobs={"ag": ag, "np": np})
     assert results.attempted >= 5 and results.failed == 0
+
+
+# ---------------------------------------------------------------------------
+# A step is a tracked write: a graph that saved the old values refuses backward
+# ---------------------------------------------------------------------------
+
+TRACKED_OPTIMIZERS = [
+    pytest.param(lambda params: optim.SGD(params, lr=0.25), id="SGD"),
+    pytest.param(lambda params: optim.SGD(params, lr=0.25, momentum=0.9), id="SGD-momentum"),
+    pytest.param(lambda params: optim.SGD(params, lr=0.25, momentum=0.9, nesterov=True,
+                                          weight_decay=0.1), id="SGD-nesterov-decay"),
+    pytest.param(lambda params: optim.Adam(params, lr=0.25), id="Adam"),
+    pytest.param(lambda params: optim.Adam(params, lr=0.25, weight_decay=0.1), id="Adam-decay"),
+]
+
+
+@pytest.mark.parametrize("make_optimizer", TRACKED_OPTIMIZERS)
+@pytest.mark.parametrize("shape", [(2,), (), (2, 3)], ids=str)
+def test_a_step_makes_a_retained_graph_refuse_backward(make_optimizer, shape):
+    # Before the fix the step wrote behind the version counter: the second backward ran
+    # and returned d/dw of the *new* values through a graph built from the old ones.
+    w = ag.tensor(np.arange(1.0, 1.0 + np.prod(shape, dtype=int)).reshape(shape),
+                  requires_grad=True)
+    loss = (w * w).sum()
+    loss.backward(retain_graph=True)
+    opt = make_optimizer([w])
+    opt.step()
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+    # A fresh forward after the step sees the new values and differentiates normally.
+    opt.zero_grad()
+    after = np.array(w.data)
+    (w * w).sum().backward()
+    np.testing.assert_allclose(w.grad, 2 * after)
+    opt.step()  # and the optimizer keeps stepping the same parameter
+
+
+@pytest.mark.parametrize("make_optimizer", TRACKED_OPTIMIZERS)
+def test_a_step_is_seen_by_a_graph_that_saved_a_view_of_the_parameter(make_optimizer):
+    w = ag.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    flat = w.reshape(4)                  # the graph saves a view of w's array
+    loss = (flat * flat).sum()
+    w.grad = np.ones((2, 2))
+    make_optimizer([w]).step()
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+
+
+def test_an_untouched_parameter_does_not_invalidate_graphs():
+    # Only parameters with a gradient are stepped, so only they are written.
+    a = ag.tensor([1.0, 2.0], requires_grad=True)
+    b = ag.tensor([3.0], requires_grad=True)
+    opt = optim.SGD([a, b], lr=0.1)
+    loss = (b * b).sum()
+    a.grad = np.ones(2)
+    opt.step()
+    loss.backward()
+    np.testing.assert_allclose(b.grad, [6.0])
+
+
+def test_a_step_on_a_read_only_array_writes_a_new_one():
+    # .data may be set to an array the optimizer cannot write into (np.broadcast_to).
+    w = ag.tensor([0.0, 0.0], requires_grad=True)
+    w.data = np.broadcast_to(np.float64(1.0), (2,))
+    w.grad = np.array([1.0, -1.0])
+    optim.SGD([w], lr=0.5).step()
+    np.testing.assert_allclose(w.data, [0.5, 1.5])
