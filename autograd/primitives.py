@@ -267,10 +267,12 @@ def _pow_exponent_vjp(g, out, a, b):
 POW_VJPS = _binary_vjps(_pow_base_vjp, _pow_exponent_vjp)
 
 
-def _tie_share(a, b, dtype):
-    """1 where a wins, 1/2 on ties, 0 where b wins: ties split the gradient equally."""
+def _tie_share(g, a, b):
+    """The cotangent where ``a`` wins, half of it on ties, 0 where ``b`` wins (ties split the
+    gradient equally). Selected, not multiplied by a 0/1 mask: an infinite ``g`` where ``a``
+    loses must give 0, not inf * 0 = NaN."""
     a, b = _raw(a), _raw(b)
-    return ((a > b) + (a == b) * 0.5).astype(dtype, copy=False)
+    return np.where(a > b, g, np.where(a == b, g * 0.5, 0))
 
 
 def maximum(a, b):
@@ -278,8 +280,8 @@ def maximum(a, b):
     return _binary(np.maximum, a, b, MAXIMUM_VJPS, "maximum")
 
 
-MAXIMUM_VJPS = _binary_vjps(lambda g, out, a, b: g * _tie_share(a, b, _raw(g).dtype),
-                            lambda g, out, a, b: g * _tie_share(b, a, _raw(g).dtype))
+MAXIMUM_VJPS = _binary_vjps(lambda g, out, a, b: _tie_share(g, a, b),
+                            lambda g, out, a, b: _tie_share(g, b, a))
 
 
 def minimum(a, b):
@@ -287,19 +289,30 @@ def minimum(a, b):
     return _binary(np.minimum, a, b, MINIMUM_VJPS, "minimum")
 
 
-MINIMUM_VJPS = _binary_vjps(lambda g, out, a, b: g * _tie_share(b, a, _raw(g).dtype),
-                            lambda g, out, a, b: g * _tie_share(a, b, _raw(g).dtype))
+MINIMUM_VJPS = _binary_vjps(lambda g, out, a, b: _tie_share(g, b, a),
+                            lambda g, out, a, b: _tie_share(g, a, b))
 
 
-def where(condition, a, b):
+_MISSING = object()
+
+
+def where(condition, a=_MISSING, b=_MISSING):
     """Elementwise ``a`` where ``condition`` is true, else ``b`` (broadcasting).
 
     The gradient flows only into the chosen entries. Like PyTorch, a NaN or inf in
     the branch that is not chosen does not reach the gradient of ``where`` itself,
     but it can still poison the gradient of whatever computed that branch
     (``where(x > 0, log(x), 0)`` has a NaN gradient at x < 0 through ``log``).
+
+    With the condition alone, as ``np.where(condition)``: the indices where it is true
+    (a tuple of int arrays, constants).
     """
     condition = _as_tensor(condition, name="where: condition")._data.astype(bool, copy=False)
+    if a is _MISSING and b is _MISSING:
+        return np.nonzero(condition)
+    if a is _MISSING or b is _MISSING:
+        raise TypeError("where: pass both a and b (where(condition, a, b)), or neither "
+                        "(where(condition): the indices where it is true)")
     try:
         a, b = _pair(a, b)
         data = np.where(condition, a._data, b._data)
@@ -356,7 +369,12 @@ def abs(x):
     return _unary(np.abs, x, ABS_VJPS, "abs")
 
 
-ABS_VJPS = (lambda g, out, x: g * np.sign(_raw(x)),)
+def _abs_vjp(g, out, x):  # d/dx |x| = sign(x): 0 at 0 (selected: inf there gives 0, not NaN)
+    x = _raw(x)
+    return np.where(x > 0, g, np.where(x < 0, -g, x * 0))  # x * 0: NaN stays NaN
+
+
+ABS_VJPS = (_abs_vjp,)
 
 
 def tanh(x):
@@ -388,7 +406,7 @@ def _relu_forward(x):
     return np.maximum(x, 0)
 
 
-RELU_VJPS = (lambda g, out, x: g * (_raw(x) > 0),)
+RELU_VJPS = (lambda g, out, x: np.where(_raw(x) > 0, g, 0),)   # select: inf * 0 would be NaN
 
 
 def clip(x, a_min=None, a_max=None):
@@ -414,9 +432,18 @@ def clip(x, a_min=None, a_max=None):
             inside &= _raw(x) >= low
         if high is not None:
             inside &= _raw(x) <= high
-        return unbroadcast(g * inside, np.shape(_raw(x)))
+        return unbroadcast(np.where(inside, g, 0), np.shape(_raw(x)))  # select, never inf * 0
 
     return _record(data, (x,), (clip_vjp,), "clip")
+
+
+def _numpy_clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):
+    """``np.clip`` on tensors, with NumPy 2's ``min=``/``max=`` spellings of the bounds."""
+    if out is not None:
+        raise TypeError("np.clip on tensors does not take out=: use the result")
+    if (min is not None and a_min is not None) or (max is not None and a_max is not None):
+        raise TypeError("np.clip: pass each bound once (a_min or min, a_max or max)")
+    return clip(a, a_min if min is None else min, a_max if max is None else max)
 
 
 _PLAIN_BOUNDS = (float, int, type(None))  # passed to np.clip as they are (numbers stay weak)
@@ -483,9 +510,19 @@ def _spread(g, kept, shape):
     return spread
 
 
-def sum(x, axis=None, keepdims=False):
-    """Sum over ``axis`` (None: all axes; int or tuple), NumPy style."""
+def _scalar_axis(x, axis):
+    """NumPy lets sum/max/min of a 0-d array take ``axis=0`` or ``-1`` (ints only): no axis."""
+    if x.ndim == 0 and type(axis) is int and axis in (0, -1):
+        return None
+    return axis
+
+
+def sum(x, axis=None, keepdims=False, dtype=None):
+    """Sum over ``axis`` (None: all axes; int or tuple), NumPy style; ``dtype`` casts first."""
     x = _as_tensor(x)
+    if dtype is not None:
+        x = x.astype(dtype)
+    axis = _scalar_axis(x, axis)
     if axis is not None:
         _reduced_axes(x.ndim, axis, "sum")
 
@@ -496,27 +533,37 @@ def sum(x, axis=None, keepdims=False):
     return _record(x._data.sum(axis=axis, keepdims=keepdims), (x,), (sum_vjp,), "sum")
 
 
-def mean(x, axis=None, keepdims=False):
-    """Mean over ``axis``; composed as sum / count."""
+def mean(x, axis=None, keepdims=False, dtype=None):
+    """Mean over ``axis``; composed as sum / count. float16 is summed and divided in float32
+    (as NumPy does: a float16 count overflows past 65,504); ``dtype`` casts first."""
     x = _as_tensor(x)
     count = 1
     for i in _reduced_axes(x.ndim, axis, "mean"):
         count *= x.shape[i]
+    if dtype is not None:
+        return mean(x.astype(dtype), axis, keepdims)
+    if x.dtype == np.float16:
+        return mean(x.astype(np.float32), axis, keepdims).astype(np.float16)
     return div(sum(x, axis=axis, keepdims=keepdims), count)
 
 
 def _extremum(reduce, x, axis, keepdims, op):
     x = _as_tensor(x)
+    axis = _scalar_axis(x, axis)
     kept = _kept_shape(x.shape, axis, op)
-    if x.size == 0:
-        raise ValueError(f"{op}: cannot reduce an empty tensor ({describe(x)})")
+    try:
+        data = reduce(x._data, axis=axis, keepdims=keepdims)
+    except ValueError:  # reducing an empty axis to a result that is not empty
+        raise ValueError(f"{op}: cannot reduce an empty tensor ({describe(x)}) along axis "
+                         f"{axis}: the maximum or minimum of nothing is undefined") from None
 
     def extremum_vjp(g, out, x):  # the winners share the cotangent equally
         winners = _raw(x) == np.reshape(_raw(out), kept)
         share = (winners / winners.sum(axis=axis, keepdims=True)).astype(_raw(x).dtype)
-        return _spread(g, kept, x.shape) * share
+        # Selected, not multiplied: an infinite cotangent gives 0 to the losers, not NaN.
+        return np.where(winners, _spread(g, kept, x.shape), 0) * share
 
-    return _record(reduce(x._data, axis=axis, keepdims=keepdims), (x,), (extremum_vjp,), op)
+    return _record(data, (x,), (extremum_vjp,), op)
 
 
 def max(x, axis=None, keepdims=False):
@@ -681,14 +728,21 @@ BROADCAST_TO_VJPS = (lambda g, out, x: unbroadcast(g, x.shape),)
 
 
 def _plain_index(index):
-    """Replace Tensors inside an index by their arrays."""
-    if isinstance(index, Tensor):
-        return index._data
+    """The index with Tensors replaced by their arrays and every array copied: the VJP keeps
+    the index, and a later write to the caller's index array must not move the gradient."""
     if isinstance(index, tuple):
-        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
+        return tuple(_plain_index_part(i) for i in index)
     if isinstance(index, list):
-        return np.asarray(index)
-    return index
+        return np.array(index)
+    return _plain_index_part(index)
+
+
+def _plain_index_part(part):
+    if isinstance(part, Tensor):
+        part = part._data
+    if isinstance(part, np.ndarray):
+        return part.copy()
+    return part
 
 
 _BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
@@ -852,7 +906,7 @@ _FUNCTIONS = {
     np.sum: sum, np.mean: mean, np.max: max, np.amax: max, np.min: min, np.amin: min,
     np.reshape: reshape, np.transpose: transpose, np.swapaxes: swapaxes,
     np.expand_dims: expand_dims, np.squeeze: squeeze, np.broadcast_to: broadcast_to,
-    np.where: where, np.concatenate: concatenate, np.stack: stack, np.clip: clip,
+    np.where: where, np.concatenate: concatenate, np.stack: stack, np.clip: _numpy_clip,
 }
 
 
@@ -869,10 +923,23 @@ def _unwrap(value):
 def dispatch_ufunc(ufunc, method, inputs, kwargs):
     if method == "__call__" and not kwargs and ufunc in _UFUNCS:
         return _UFUNCS[ufunc](*inputs)
+    if _holds_tensor(kwargs.get("out")):
+        raise TypeError(
+            f"{numpy_name(ufunc)}(..., out=...) cannot write into a Tensor: backward may have "
+            "saved its values, and overwriting them would change gradients without a word. Use "
+            "the result instead (y = np.add(a, b)), or assign to x.data outside any graph "
+            "(tracked: a graph that saved x then refuses to run)")
     arrays, tracked = _unwrap(inputs)
     if tracked and not (method == "__call__" and ufunc in _CONSTANT_UFUNCS):
+        if method == "__call__" and ufunc in _UFUNCS:
+            hint = (" For where=..., select afterwards: ag.where(mask, np.add(x, 1), fallback)."
+                    if "where" in kwargs else "")
+            raise TypeError(
+                f"{numpy_name(ufunc)} on a tensor that requires grad takes no keyword arguments; "
+                f"got {', '.join(f'{k}=' for k in kwargs)}.{hint} out= and dtype= would take "
+                "the result off the tape: cast with x.astype(dtype) first")
         raise TypeError(
-            f"np.{ufunc.__name__} ({method}) has no gradient rule in autograd and an input "
+            f"{numpy_name(ufunc)} ({method}) has no gradient rule in autograd and an input "
             "requires grad; use the autograd function of that name, or apply it to x.data "
             "for a constant result"
         )
@@ -881,18 +948,67 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
     return _constant(result) if isinstance(result, (np.ndarray, np.generic)) else result
 
 
+def _holds_tensor(value):
+    if isinstance(value, tuple):
+        return builtins.any(isinstance(v, Tensor) for v in value)
+    return isinstance(value, Tensor)
+
+
 def dispatch_function(function, args, kwargs):
     if function in _FUNCTIONS:
-        return _FUNCTIONS[function](*args, **kwargs)
+        implementation = _FUNCTIONS[function]
+        try:
+            return implementation(*args, **kwargs)
+        except TypeError as error:
+            _explain_arguments(function, implementation, args, kwargs, error)
+            raise
+    if function is np.copyto and _holds_tensor(args[0] if args else kwargs.get("dst")):
+        raise TypeError(
+            "np.copyto cannot write into a Tensor: backward may have saved its values, and "
+            "overwriting them would change gradients without a word. Assign to x.data instead "
+            "(x.data = new_values: tracked), outside any graph")
     arrays, tracked = _unwrap(args)
     keywords, tracked_keywords = _unwrap(tuple(kwargs.values()))
     if tracked or tracked_keywords:
         if function.__name__ not in _CONSTANT_FUNCTIONS:
             raise TypeError(
-                f"np.{function.__name__} has no gradient rule in autograd and an input requires "
+                f"{numpy_name(function)} has no gradient rule in autograd and an input requires "
                 "grad; apply it to x.data (or x.detach()) for a constant result"
             )
     return function(*arrays, **dict(zip(kwargs, keywords)))
+
+
+def _explain_arguments(function, implementation, args, kwargs, error):
+    """Raise a TypeError naming the NumPy function if ``args``/``kwargs`` do not fit the
+    autograd implementation's signature (a keyword NumPy has that we do not support)."""
+    import inspect
+
+    try:
+        inspect.signature(implementation).bind(*args, **kwargs)
+    except TypeError as mismatch:
+        supported = [name for name in inspect.signature(implementation).parameters]
+        raise TypeError(f"{numpy_name(function)} on tensors: {mismatch} (supported arguments: "
+                        f"{', '.join(supported)})") from None
+
+
+def numpy_name(function):
+    """How errors name a NumPy function or ufunc: 'np.exp', 'np.linalg.norm', 'scipy.special.erf'."""
+    import sys
+
+    name = getattr(function, "__name__", repr(function))
+    module = getattr(function, "__module__", None)
+    if isinstance(function, np.ufunc):  # ufuncs do not know their module: find who exports it
+        if getattr(np, name, None) is function:
+            return f"np.{name}"
+        module = next((module_name for module_name, loaded in list(sys.modules.items())
+                       if loaded is not None and not module_name.startswith("_")
+                       and not module_name.split(".")[-1].startswith("_")
+                       and getattr(loaded, name, None) is function), None)
+        if module is None:
+            return f"the ufunc {name!r}"
+    if module == "numpy" or (module or "").startswith("numpy."):
+        module = "np" + module[len("numpy"):]
+    return f"{module}.{name}" if module else name
 
 
 # NumPy functions that are fine on tensors that require grad: they return plain arrays

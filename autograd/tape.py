@@ -24,10 +24,12 @@ computation and can be differentiated again.
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
 import operator
 import sys
 import threading
+import weakref
 from heapq import heappop, heappush
 
 import numpy as np
@@ -65,10 +67,38 @@ class _SetGradMode:
 
     def __call__(self, function):
         # A fresh instance per call keeps decorated functions re-entrant and thread-safe.
+        if inspect.isgeneratorfunction(function):
+            return self._wrap_generator(function)
+
         @functools.wraps(function)
         def wrapper(*args, **kwargs):
             with type(self)():
                 return function(*args, **kwargs)
+
+        return wrapper
+
+    def _wrap_generator(self, function):
+        """Each step of the generator runs in this mode; the caller's mode holds between steps."""
+        mode = type(self)
+
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            generator = function(*args, **kwargs)
+            resume, argument = generator.send, None  # send(None) starts it, as next() does
+            while True:
+                try:
+                    with mode():
+                        value = resume(argument)
+                except StopIteration as stop:
+                    return stop.value
+                try:
+                    argument, resume = (yield value), generator.send
+                except GeneratorExit:
+                    with mode():
+                        generator.close()
+                    raise
+                except BaseException as error:  # thrown in by the caller: the body may handle it
+                    argument, resume = error, generator.throw
 
         return wrapper
 
@@ -98,18 +128,73 @@ def _released_vjp(*_):  # marks a node whose saved values were freed by backward
 
 RELEASED = (_released_vjp,)
 
+
+class JointVJP:
+    """The VJPs of a primitive with many inputs (``stack``, ``concatenate``) as one function.
+
+    ``pullback(g, out, inputs)`` returns one cotangent per input (a sequence; entries for
+    inputs that do not require grad may be None). Calling a separate ``vjp(g, out, *inputs)``
+    per input would hand each of n calls all n inputs: O(n^2) for one node.
+    """
+
+    __slots__ = ("pullback",)
+
+    def __init__(self, pullback):
+        self.pullback = pullback
+
 # The tape time of the latest write to any tensor's .data (see Tensor.data). Writes take
 # the lock so this only grows, even when threads race.
 _last_write = -1
 _write_lock = threading.Lock()
 
+# The tape time of the latest write into each block of memory, keyed by the id of the
+# ndarray that owns it. A graph may have saved a *view* of a tensor's array (``x.T``,
+# ``x.reshape(3)``, ``x[1:]``, ``x.detach()``): a write through any tensor whose data
+# lives in that memory is a write for all of them. Entries go when their owner dies.
+_memory_writes = {}
 
-def record_write():
-    """Stamp a write to .data: returns its tape time, the tensor's new version."""
+
+def memory_owner(array):
+    """The ndarray whose memory ``array`` lives in (itself if it owns its memory)."""
+    owner = array
+    base = getattr(array, "base", None)
+    while base is not None:  # views of views, and NumPy's helper objects (as_strided)
+        if isinstance(base, np.ndarray):
+            owner = base
+        base = getattr(base, "base", None)
+    return owner
+
+
+def record_write(array=None):
+    """Stamp a write to .data (``array``, the data after the write): returns its tape time,
+    the tensor's new version. The memory ``array`` lives in is stamped with it too."""
     global _last_write
+    owner = memory_owner(array) if isinstance(array, np.ndarray) else None
     with _write_lock:
         _last_write = version = next_sequence_number()
+        if owner is not None:
+            key = id(owner)
+            entry = _memory_writes.get(key)
+            alive = entry[0] if entry is not None and entry[0]() is owner else weakref.ref(
+                owner, functools.partial(_forget_memory, key))
+            _memory_writes[key] = (alive, version)
     return version
+
+
+def _forget_memory(key, _reference):
+    # Runs while the owner is being freed, before its id can be reused.
+    entry = _memory_writes.get(key)
+    if entry is not None and entry[0]() is None:
+        del _memory_writes[key]
+
+
+def _memory_written_after(data, seq):
+    """Whether memory that ``data`` lives in was written through some tensor after ``seq``."""
+    if not isinstance(data, np.ndarray) or not _memory_writes:
+        return False
+    owner = memory_owner(data)
+    entry = _memory_writes.get(id(owner))
+    return entry is not None and entry[1] > seq and entry[0]() is owner
 
 
 _data_of = operator.attrgetter("_data")
@@ -118,8 +203,10 @@ _data_of = operator.attrgetter("_data")
 def _raise_modified(tensor, role):
     raise RuntimeError(
         f"a tensor saved for backward (the {role}, shape {np.shape(tensor._data)}) was modified "
-        "in place after it was recorded: its .data was reassigned or updated with +=, -=, ... "
-        "The gradient would be wrong. Run the forward pass again after changing it."
+        "in place after it was recorded: its .data (or the .data of a tensor sharing its memory, "
+        "such as a view, a detach() or a slice of it) was reassigned or updated with +=, -=, ... "
+        "(an optimizer step and load_state_dict do this too). The gradient would be wrong. "
+        "Run the forward pass again after changing it."
     )
 
 
@@ -135,24 +222,26 @@ def _check_node(node, parents, seq):
     """Raise if ``node``'s saved values were freed, or written after it was recorded."""
     if node._vjps is RELEASED:
         _raise_released(node)
-    if node._version > seq:
+    if node._version > seq or _memory_written_after(node._data, seq):
         _raise_modified(node, "output")
     for parent in parents:
-        if parent._version > seq:
+        if parent._version > seq or _memory_written_after(parent._data, seq):
             _raise_modified(parent, f"input to {node._op!r}")
 
 
-def _run(root, seed, stop_at, retain_graph, create_graph):
+def _run(root, seed, stop_at, retain_graph, create_graph, through=()):
     """Run the tape backwards from ``root``.
 
     Returns {tensor: cotangent} for the tensors where the walk stops: leaves that require
-    grad, and the tensors in ``stop_at``. A node enters the heap when it receives its first
+    grad, and the tensors in ``stop_at``; also for the nodes in ``through``, which the walk
+    passes on (their full cotangent, taken when they run). A node enters the heap when it receives its first
     cotangent; popping the largest sequence number first runs the tape in reverse, and
     guarantees every consumer of a node has contributed before the node runs.
     """
     cotangents = {root: seed}
     if root._vjps is None or root in stop_at:
         return cotangents
+    kept = {}
     pop = cotangents.pop
     # Versions are tape times of writes to .data; a write later than a node makes it stale.
     # No write since a node was recorded (the common case) means nothing to check for it.
@@ -164,6 +253,9 @@ def _run(root, seed, stop_at, retain_graph, create_graph):
         if vjps is RELEASED or last_write > seq:
             _check_node(node, parents, seq)
         g = pop(node)
+        if through and node in through:
+            kept[node] = g
+        contributions = None
         if create_graph:
             args = (node, *parents)
         elif len(parents) == 2:  # the common cases, spelled out: no map, no unpacking
@@ -173,10 +265,12 @@ def _run(root, seed, stop_at, retain_graph, create_graph):
             args = (node._data, parents[0]._data)
         else:
             args = (node._data, *map(_data_of, parents))
+        if type(vjps) is JointVJP:  # one call for all inputs: linear in their number
+            contributions = vjps.pullback(g, args[0], args[1:])
         i = 0  # (indexing vjps is faster than zip here)
         for parent in parents:
             if parent.requires_grad:
-                contribution = vjps[i](g, *args)
+                contribution = vjps[i](g, *args) if contributions is None else contributions[i]
                 if parent in cotangents:
                     cotangents[parent] = cotangents[parent] + contribution
                 else:
@@ -187,6 +281,8 @@ def _run(root, seed, stop_at, retain_graph, create_graph):
         if not retain_graph:
             node._parents = ()
             node._vjps = RELEASED
+    if kept:
+        cotangents.update(kept)
     return cotangents
 
 
@@ -224,12 +320,12 @@ def _unit(dtype):
     return dtype.type(1)
 
 
-def _walk(output, seed, stop_at, retain_graph, create_graph):
+def _walk(output, seed, stop_at, retain_graph, create_graph, through=()):
     """``_run`` with grad mode on only when the VJPs themselves must be recorded."""
     previous = _mode.enabled
     _mode.enabled = create_graph
     try:
-        return _run(output, seed, stop_at, retain_graph or create_graph, create_graph)
+        return _run(output, seed, stop_at, retain_graph or create_graph, create_graph, through)
     finally:
         _mode.enabled = previous
 
@@ -243,20 +339,27 @@ def backward(output, grad=None, retain_graph=False, create_graph=False):
         )
     seed = _seed_for(output, grad, create_graph)
     cotangents = _walk(output, seed, (), retain_graph, create_graph)
-    while cotangents:  # only leaves are left
-        leaf, g = cotangents.popitem()
-        # Adopt the cotangent as .grad without a copy only if nothing else can see it: an
-        # ndarray owning writeable memory that only this frame refers to. A cotangent two
-        # leaves share (a + b hands both the same array), a view, the user's seed, or an
-        # array a retained VJP still holds has more references, and is copied.
-        if not create_graph and not (
-            type(g) is np.ndarray
-            and sys.getrefcount(g) == _REFERENCES_WHEN_ALONE
-            and g.dtype == leaf._data.dtype
-            and _owns_writeable_memory(g.flags)
-        ):
-            g = np.array(g, dtype=leaf.dtype)
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
+    # One lock for every accumulation: ``leaf.grad + g`` is a read-modify-write, and NumPy
+    # lets other threads run in the middle of it (two backward passes into one shared
+    # parameter would lose updates). Uncontended, it costs one acquire per backward.
+    with _accumulate_lock:
+        while cotangents:  # only leaves are left
+            leaf, g = cotangents.popitem()
+            # Adopt the cotangent as .grad without a copy only if nothing else can see it: an
+            # ndarray owning writeable memory that only this frame refers to. A cotangent two
+            # leaves share (a + b hands both the same array), a view, the user's seed, or an
+            # array a retained VJP still holds has more references, and is copied.
+            if not create_graph and not (
+                type(g) is np.ndarray
+                and sys.getrefcount(g) == _REFERENCES_WHEN_ALONE
+                and g.dtype == leaf._data.dtype
+                and _owns_writeable_memory(g.flags)
+            ):
+                g = np.array(g, dtype=leaf.dtype)
+            leaf._grad = g if leaf._grad is None else leaf._grad + g
+
+
+_accumulate_lock = threading.Lock()
 
 
 def _owns_writeable_memory(flags):
@@ -275,12 +378,18 @@ def gradients(output, inputs, grad=None, retain_graph=False, create_graph=False)
     """d(output)/d(input) for each tensor in ``inputs`` (zeros where it does not depend).
 
     Returns arrays, or Tensors connected to the graph when ``create_graph`` is True.
-    Nothing is accumulated into ``.grad``. Used by the functional transforms.
+    Nothing is accumulated into ``.grad``. An input may depend on another input
+    (``y = f(x)``, then ``gradients(out, [x, y])``): the walk goes on through ``y`` to
+    ``x``, so d/dx counts every path, through ``y`` and around it. Used by the
+    functional transforms.
     """
     seed = _seed_for(output, grad, create_graph)
     stop_at = set(inputs)
+    through = _inputs_leading_to_inputs(inputs) if len(stop_at) > 1 else ()
+    if through:
+        stop_at -= through
     if output.requires_grad and output not in stop_at:
-        cotangents = _walk(output, seed, stop_at, retain_graph, create_graph)
+        cotangents = _walk(output, seed, stop_at, retain_graph, create_graph, through)
     else:
         cotangents = {output: seed}
     make_tensor = type(output)._constant
@@ -294,3 +403,24 @@ def gradients(output, inputs, grad=None, retain_graph=False, create_graph=False)
             g = np.asarray(g, dtype=tensor.dtype)
         results.append(g)
     return results
+
+
+def _inputs_leading_to_inputs(inputs):
+    """The recorded tensors of ``inputs`` that another of the ``inputs`` was computed from:
+    the backward walk must go on through them rather than stop there."""
+    wanted = {t for t in inputs if t.requires_grad}
+    through = set()
+    for start in wanted:
+        if start._vjps is None:
+            continue  # a leaf: nothing was computed before it
+        pending, seen = list(start._parents), set()
+        while pending:
+            node = pending.pop()
+            if node in seen or not node.requires_grad:
+                continue
+            seen.add(node)
+            if node in wanted:
+                through.add(start)
+                break
+            pending.extend(node._parents)
+    return through

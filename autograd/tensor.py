@@ -53,12 +53,19 @@ def numeric_array(value, dtype=None, name="data", copy=True):
     """
     if isinstance(value, (np.ndarray, np.generic)):
         array = value
+        if type(value) is not np.ndarray and isinstance(value, np.ndarray):
+            array = _plain_array(value, name)
     else:
         try:
             array = np.array(value)  # a new array: nothing to copy later
         except (ValueError, TypeError, OverflowError):  # ragged lists, mostly
             array = None
         if array is None or array.dtype.kind not in _NUMERIC_KINDS:
+            if _has_huge_int(value):  # NumPy makes an object array of it
+                raise ValueError(
+                    f"{name}: a Python int in {_sketch(value)} does not fit in any NumPy integer "
+                    "dtype (int64 or uint64); pass it as a float (float(n)) if an "
+                    "approximation will do") from None
             raise TypeError(
                 f"{name} must be a number, a numeric array or a rectangular (not ragged) nested "
                 f"list of numbers (bool, int or float), got {_sketch(value)}") from None
@@ -75,6 +82,26 @@ def numeric_array(value, dtype=None, name="data", copy=True):
     if copy and array is value and isinstance(array, np.ndarray):
         return array.copy()
     return array
+
+
+def _has_huge_int(value, depth=0):
+    """Whether ``value`` (a number or nested lists of them) holds an int beyond uint64/int64."""
+    if type(value) is int:
+        return not -(1 << 63) <= value < (1 << 64)
+    if isinstance(value, (list, tuple)) and depth < 32:
+        return any(_has_huge_int(item, depth + 1) for item in value)
+    return False
+
+
+def _plain_array(value, name):
+    """An ndarray subclass as a plain ndarray (copied), so its own semantics cannot leak in:
+    ``np.matrix`` would make ``*`` a matrix product. Masked arrays are refused: dropping
+    the mask would silently give masked entries a value and a gradient."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"{name}: a masked array is not supported (its mask would be lost and "
+                        "masked entries would get gradients); pass m.filled(fill_value), or "
+                        "the data and the mask separately (ag.where(~m.mask, x, 0))")
+    return np.array(value, subok=False)
 
 
 def _fits(array, dtype):
@@ -107,7 +134,7 @@ class Tensor:
     until you set it to ``None``.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "_parents", "_vjps", "_seq", "_op", "_version",
+    __slots__ = ("_data", "_grad", "requires_grad", "_parents", "_vjps", "_seq", "_op", "_version",
                  "__weakref__")
     __array_priority__ = 1000
 
@@ -120,7 +147,7 @@ class Tensor:
         # 0-d data is kept as a NumPy scalar, as NumPy's own 0-d results are: scalar
         # arithmetic is several times faster than 0-d array arithmetic.
         self._data = array[()] if array.ndim == 0 else array
-        self.grad = None
+        self._grad = None
         self.requires_grad = bool(requires_grad)
         self._parents = ()
         self._vjps = None
@@ -136,7 +163,7 @@ class Tensor:
                 if parent.requires_grad:
                     out = cls.__new__(cls)
                     out._data = data
-                    out.grad = None
+                    out._grad = None
                     out.requires_grad = True
                     out._parents = parents
                     out._vjps = vjps
@@ -154,7 +181,7 @@ class Tensor:
         """Wrap an array or NumPy scalar without copying; never requires grad."""
         out = cls.__new__(cls)
         out._data = data
-        out.grad = None
+        out._grad = None
         out.requires_grad = False
         out._parents = ()
         out._vjps = None
@@ -178,7 +205,27 @@ class Tensor:
             raise TypeError(f"data of a tensor that requires grad must be floating-point, got "
                             f"dtype {value.dtype}")
         self._data = value
-        self._version = tape.record_write()  # the tape time of this write
+        self._version = tape.record_write(value)  # the tape time of this write
+
+    @property
+    def grad(self):
+        """The accumulated gradient: None, or an array of this tensor's shape and dtype (a
+        Tensor after ``backward(create_graph=True)``). Assigning casts to the tensor's dtype
+        (so a float32 parameter keeps float32 gradients) and refuses another shape."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if isinstance(value, Tensor):
+                if value.dtype != self.dtype:
+                    value = value.astype(self.dtype)
+            else:
+                value = numeric_array(value, dtype=self.dtype, name="grad", copy=False)
+            if value.shape != self.shape:
+                raise ValueError(f"grad must have the tensor's shape {self.shape}, got shape "
+                                 f"{value.shape}")
+        self._grad = value
 
     shape = property(lambda self: self._data.shape, doc="Tuple of dimensions, as in NumPy.")
     dtype = property(lambda self: self._data.dtype, doc="NumPy dtype of the data.")
@@ -247,6 +294,13 @@ class Tensor:
         A scalar output is seeded with 1; otherwise pass ``grad``, the gradient of the
         final result with respect to this tensor (same shape). The saved values are
         freed afterwards unless ``retain_graph=True``.
+
+        ``create_graph=True`` records the backward pass too, so ``.grad`` becomes a Tensor on
+        the tape that can be differentiated again. That makes a reference cycle, as in
+        PyTorch: each leaf holds its ``.grad``, whose graph holds the leaf. Python's cycle
+        collector frees it once the leaf is unreachable (not immediately); set
+        ``leaf.grad = None`` when you are done, or use ``ag.grad`` / ``tape.gradients``,
+        which return the gradients without storing them on the leaves.
         """
         tape.backward(self, grad, retain_graph, create_graph)
 
