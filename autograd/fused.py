@@ -143,7 +143,7 @@ def _sweep(z, target, row_factor=None):
     first (``stable_shift``), which keeps exp finite for any logits.
     """
     rows, num_classes = z.shape
-    buffer = np.empty_like(z)
+    buffer = np.empty(z.shape, z.dtype)  # C order: a block of rows is contiguous in cache
     losses = np.empty(rows)
     direct = target.dense is None and target.spread is None
     info = np.finfo(z.dtype)
@@ -296,11 +296,15 @@ def index_cross_entropy(logits, classes, reduction="mean", keep=None):
     if z.nbytes > _BLOCK_BYTES:
         return softmax_cross_entropy(logits, general_target(), reduction)
     class_axis = 0 if narrow else 1
-    buffer = z.T.copy() if narrow else z
-    shift = np.maximum.reduce(buffer, axis=class_axis, keepdims=True)
+    source = z.T.copy() if narrow else z   # narrow: a new C-ordered (C, M) array
+    shift = np.maximum.reduce(source, axis=class_axis, keepdims=True)
     if not math.isfinite(np.add.reduce(shift, axis=None)):  # a row with inf or NaN:
         return softmax_cross_entropy(logits, general_target(), reduction)  # stable_shift's care
-    buffer = np.subtract(buffer, shift, out=buffer if narrow else None)
+    # The buffer must be C-ordered whatever the logits' layout (z.T, z[::2], tanh(h.T)):
+    # the flat target positions above count in C order, and ``flat`` must be a view, so
+    # that writing through it reaches the buffer (of an F-ordered array, reshape(-1)
+    # would return a copy, and the gradient would silently miss its -onehot term).
+    buffer = np.subtract(source, shift, out=source if narrow else None, order="C")
     flat = buffer.reshape(-1)
     picked = flat[targets]                 # z - max at the target
     np.exp(buffer, out=buffer)

@@ -1,0 +1,247 @@
+"""cross_entropy and softmax against hostile inputs: memory layouts, index dtypes, float16
+batches, confident float32 rows, bad axes.
+
+Every fused path is exercised on purpose, not by luck of the sizes:
+
+* ``fused.index_cross_entropy``, the lean path (2-D logits, int targets, no weight or
+  smoothing, at most ``_BLOCK_BYTES`` of logits): *narrow* (<= 32 classes, worked
+  classes-first) and *wide* (more classes, row by row);
+* ``fused.softmax_cross_entropy``, the blocked sweep: large logits, and everything with
+  weights, label smoothing, probability targets or K-dim logits. Its block size is
+  shrunk here (``_BLOCK_BYTES`` patched) so that small drawn arrays cross several blocks,
+  some taking ``exp(z)`` directly and some shifted by their row maxima.
+
+The reference for values and gradients is written out below in float64 NumPy from
+PyTorch's formulas, so it depends on neither path under test.
+"""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import autograd as ag
+from autograd import fused as fused_module
+from autograd.tape import gradients
+
+REDUCTIONS = ("mean", "sum", "none")
+TOLERANCE = {np.dtype(np.float32): dict(rtol=2e-4, atol=2e-5),
+             np.dtype(np.float64): dict(rtol=1e-10, atol=1e-12)}
+
+
+# ---------------------------------------------------------------------------
+# A float64 reference, independent of both code paths
+# ---------------------------------------------------------------------------
+
+def reference(logits, target, weight=None, ignore_index=-100, reduction="mean",
+              label_smoothing=0.0):
+    """(loss, d loss / d logits) in float64 from PyTorch's formulas.
+
+    logits (C,), (N, C) or (N, C, d...); target class indices (the logits' shape without
+    the class axis) or probabilities (the logits' shape). The gradient is for a unit
+    cotangent (all ones for ``reduction="none"``): per position ``r * (p * sum(Y) - Y)``
+    with ``Y`` the weighted, smoothed target and ``r`` 1 or 1 / norm for "mean".
+    """
+    z = np.asarray(logits, np.float64)
+    axis = 0 if z.ndim == 1 else 1
+    classes = z.shape[axis]
+    moved_shape = np.moveaxis(z, axis, -1).shape
+    rows = np.moveaxis(z, axis, -1).reshape(-1, classes)
+    w = np.ones(classes) if weight is None else np.asarray(weight, np.float64)
+    eps = float(label_smoothing)
+    if np.asarray(target).dtype.kind == "f":
+        y = np.moveaxis(np.asarray(target, np.float64), axis, -1).reshape(-1, classes)
+        effective = ((1 - eps) * y + eps / classes) * w
+        norm = len(rows)
+    else:
+        t = np.asarray(target).reshape(-1).astype(np.int64)
+        keep = t != ignore_index
+        safe = np.where(keep, t, 0)
+        effective = np.zeros_like(rows)
+        effective[np.arange(len(rows)), safe] = (1 - eps) * w[safe]
+        effective += eps / classes * w
+        effective *= keep[:, None]
+        norm = (w[safe] * keep).sum()
+    shift = rows.max(axis=1, keepdims=True)
+    log_p = rows - shift - np.log(np.exp(rows - shift).sum(axis=1, keepdims=True))
+    row_losses = -np.where(effective != 0, effective * log_p, 0).sum(axis=1)
+    row_gradient = np.exp(log_p) * effective.sum(axis=1, keepdims=True) - effective
+    if reduction == "none":
+        loss = row_losses.reshape(moved_shape[:-1])
+    elif reduction == "sum":
+        loss = row_losses.sum()
+    else:
+        loss, row_gradient = row_losses.sum() / norm, row_gradient / norm
+    return loss, np.moveaxis(row_gradient.reshape(moved_shape), -1, axis)
+
+
+# ---------------------------------------------------------------------------
+# Memory layouts
+# ---------------------------------------------------------------------------
+
+LAYOUTS = ("C", "F", "mT", "step 2", "negative strides", "tanh(F)")
+
+
+def laid_out(values, layout):
+    """(leaf, logits): a leaf tensor and logits computed from it on the tape, whose array
+    has ``layout``. "F" is ``leaf.T`` (every axis reversed), "mT" swaps the last two axes,
+    "step 2" takes every other entry of a larger leaf, "negative strides" reverses every
+    axis with ``[::-1]``, "tanh(F)" is an elementwise op on ``leaf.T`` (which keeps F order).
+    The logits' values are ``values`` except for "tanh(F)": use ``logits.data``."""
+    ndim = values.ndim
+    if layout == "C":
+        leaf = ag.tensor(values, requires_grad=True)
+        return leaf, leaf
+    if layout == "F":
+        leaf = ag.tensor(values.T.copy(), requires_grad=True)
+        return leaf, leaf.T
+    if layout == "mT":
+        leaf = ag.tensor(np.swapaxes(values, -1, -2).copy(), requires_grad=True)
+        return leaf, leaf.mT
+    if layout == "step 2":
+        big = np.zeros(tuple(2 * n for n in values.shape), values.dtype)
+        every_other = (slice(None, None, 2),) * ndim
+        big[every_other] = values
+        leaf = ag.tensor(big, requires_grad=True)
+        return leaf, leaf[every_other]
+    if layout == "negative strides":
+        backwards = (slice(None, None, -1),) * ndim
+        leaf = ag.tensor(values[backwards].copy(), requires_grad=True)
+        return leaf, leaf[backwards]
+    if layout == "tanh(F)":
+        leaf = ag.tensor(values.T / 5, requires_grad=True)
+        return leaf, 5 * ag.tanh(leaf.T)
+    raise ValueError(layout)
+
+
+def check_layout(logits, layout):
+    """The test really hands cross_entropy an array of that layout."""
+    data = logits.data
+    if min(data.shape) > 1 and data.ndim >= 2:
+        if layout == "C":
+            assert data.flags.c_contiguous
+        else:
+            assert not data.flags.c_contiguous, layout
+    if layout == "negative strides":
+        assert all(s < 0 for s in data.strides) or data.size <= 1
+
+
+PATHS = ("narrow", "wide", "sweep", "weights", "smoothing", "probabilities", "k-dim")
+
+
+@st.composite
+def layout_cases(draw, paths=PATHS, dtypes=(np.float32, np.float64)):
+    """(values, target, options, block_bytes) covering every fused path.
+
+    ``block_bytes`` replaces ``fused._BLOCK_BYTES`` during the call (None: unchanged):
+    the plain "sweep" path needs it small, so the lean path hands over to the blocked
+    sweep, with several blocks. Some rows get +100 on every logit, so that a block of
+    the sweep has to be shifted instead of exponentiated directly.
+    """
+    path = draw(st.sampled_from(paths))
+    dtype = np.dtype(draw(st.sampled_from(dtypes)))
+    rows = draw(st.integers(1, 24))
+    if path == "narrow":
+        classes = draw(st.integers(1, fused_module._NARROW_CLASSES))
+    elif path == "wide":
+        classes = draw(st.integers(fused_module._NARROW_CLASSES + 1, 80))
+    else:
+        classes = draw(st.integers(1, 50))
+    shape = (rows, classes)
+    if path == "k-dim":
+        shape = draw(st.sampled_from([(classes,), (rows, classes, 3), (rows, classes, 2, 3)]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    values = (rng.standard_normal(shape) * draw(st.sampled_from([1.0, 3.0]))).astype(dtype)
+    if len(shape) >= 2 and draw(st.booleans()):
+        values[rng.integers(0, shape[0])] += 100  # beyond direct exp in float32 as a block
+    axis = 0 if len(shape) == 1 else 1
+    positions = shape[:axis] + shape[axis + 1:]
+    options = {"reduction": draw(st.sampled_from(REDUCTIONS))}
+    if path == "probabilities":
+        target = rng.uniform(0, 1, shape).astype(dtype)
+    else:
+        target = rng.integers(0, classes, positions)
+        if draw(st.booleans()):  # some positions ignored (never all of them)
+            ignored = np.array(rng.uniform(size=positions) < 0.3)
+            ignored.flat[0] = False
+            target = np.where(ignored, -100, target)
+    if path == "weights":
+        options["weight"] = rng.uniform(0.1, 3, classes).astype(dtype)
+    if path == "smoothing":
+        options["label_smoothing"] = draw(st.sampled_from([0.1, 0.5, 1.0]))
+    small_blocks = [1, 64 * dtype.itemsize, 1000]  # a row per block, a few rows, several
+    block_bytes = None
+    if path == "sweep":
+        block_bytes = draw(st.sampled_from(small_blocks))
+    elif path not in ("narrow", "wide"):
+        block_bytes = draw(st.sampled_from([None] + small_blocks))
+    return values, target, options, block_bytes
+
+
+def cross_entropy_with_blocks(logits, target, options, block_bytes, fused):
+    if block_bytes is None:
+        return ag.cross_entropy(logits, target, fused=fused, **options)
+    with mock.patch.object(fused_module, "_BLOCK_BYTES", block_bytes):
+        return ag.cross_entropy(logits, target, fused=fused, **options)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("path", PATHS)
+@given(data=st.data())
+def test_every_fused_path_gives_the_reference_gradient_for_every_layout(path, layout, data):
+    """Fused and composed, C- and F-ordered, sliced and reversed logits: the gradient with
+    respect to the logits is ``r * (p * sum(Y) - Y)`` (softmax - onehot for plain class
+    indices), the same for both paths, and the loss is the reference loss."""
+    values, target, options, block_bytes = data.draw(layout_cases(paths=(path,)))
+    if layout == "mT" and values.ndim < 2:
+        layout = "negative strides"
+    results = {}
+    for fused in (True, False):
+        leaf, logits = laid_out(values, layout)
+        check_layout(logits, layout)
+        loss = cross_entropy_with_blocks(logits, target, options, block_bytes, fused)
+        cotangent = None if loss.ndim == 0 else np.ones(loss.shape, values.dtype)
+        (gradient,) = gradients(loss, [logits], grad=cotangent)
+        expected_loss, expected_gradient = reference(logits.data, target, **options)
+        tolerance = TOLERANCE[values.dtype]
+        assert gradient.dtype == values.dtype and gradient.shape == values.shape
+        np.testing.assert_allclose(loss.data, expected_loss, **tolerance)
+        np.testing.assert_allclose(gradient, expected_gradient, **tolerance,
+                                   err_msg=f"fused={fused}, layout {layout}")
+        results[fused] = gradient
+    np.testing.assert_allclose(results[True], results[False], **TOLERANCE[values.dtype])
+
+
+@pytest.mark.parametrize("layout", ["F", "step 2", "negative strides", "tanh(F)"])
+@pytest.mark.parametrize("shape", [(8, 40), (40, 8), (300, 1000)], ids=["wide", "narrow", "sweep"])
+def test_leaf_gradient_through_a_view_of_the_logits(layout, shape):
+    """The leaf's .grad after backward() (the gradient goes on through the view): fused
+    equals composed. (300, 1000) float64 is over the block size: the real blocked sweep."""
+    values = np.random.default_rng(7).standard_normal(shape)
+    target = np.arange(shape[0]) % shape[1]
+    grads = []
+    for fused in (True, False):
+        leaf, logits = laid_out(values, layout)
+        ag.cross_entropy(logits, target, fused=fused).backward()
+        grads.append(leaf.grad)
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12, atol=1e-15)
+    if layout == "F":
+        np.testing.assert_allclose(grads[0].T, reference(values, target)[1], rtol=1e-12,
+                                   atol=1e-15)
+
+
+def test_transposed_logits_reported_case_matches_torch():
+    """The reported case: s.T of a (40, 8) leaf, 40 classes, 8 rows, mean."""
+    S = np.random.default_rng(0).standard_normal((40, 8))
+    s = ag.tensor(S, requires_grad=True)
+    ag.cross_entropy(s.T, np.arange(8)).backward()
+    expected = reference(S.T, np.arange(8))[1].T
+    np.testing.assert_allclose(s.grad, expected, rtol=1e-12, atol=1e-15)
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(S, requires_grad=True)
+    torch.nn.functional.cross_entropy(t.T, torch.arange(8)).backward()
+    np.testing.assert_allclose(s.grad, t.grad.numpy(), rtol=1e-12, atol=1e-15)
