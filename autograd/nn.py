@@ -1,9 +1,11 @@
 """Modules and layers, with PyTorch's habits.
 
-A ``Module`` needs no registration: its parameters are the Tensors it holds in
+A ``Module`` needs no registration: its Tensors are the ones it holds in
 attributes (also inside lists, tuples and dicts), and its sub-modules are the
 Modules it holds the same way. Both are found by walking the attributes in the
-order they were assigned, so names and order are deterministic:
+order they were assigned, so names and order are deterministic. Tensors that
+require grad are its parameters (what an optimizer trains); the others, such as
+an integer index table, are buffers. ``state_dict``, ``save`` and ``load`` cover both:
 
     >>> import autograd as ag
     >>> _ = ag.manual_seed(0)
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+import zipfile
 
 import numpy as np
 
@@ -116,11 +119,8 @@ class Module:
     def modules(self):
         return [module for _, module in self.named_modules()]
 
-    def named_parameters(self):
-        """(dotted name, Tensor) for every Tensor held by this module or one below it.
-
-        A Tensor reachable twice (a shared layer) is listed once, under its first name.
-        """
+    def _named_tensors(self):
+        """(dotted name, Tensor) for every Tensor held here or below, each once (first name)."""
         seen = set()
         for module_name, module in self.named_modules():
             for name, value in module._attribute_items():
@@ -128,9 +128,64 @@ class Module:
                     seen.add(id(value))
                     yield (f"{module_name}.{name}" if module_name else name), value
 
+    def named_parameters(self):
+        """(dotted name, Tensor) for every Tensor that requires grad, held here or below.
+
+        These are what an optimizer trains (``Adam(model.parameters())``). A Tensor
+        reachable twice (a shared layer) is listed once, under its first name. Tensors
+        that do not require grad (an integer index table, a fixed mask) are buffers:
+        see ``named_buffers``. The split is made when you ask, so setting
+        ``requires_grad = False`` on a parameter makes it a buffer (a frozen layer
+        is then left out of an optimizer built afterwards).
+        """
+        for name, tensor in self._named_tensors():
+            if tensor.requires_grad:
+                yield name, tensor
+
     def parameters(self):
         """The Tensors of ``named_parameters()``, in the same order (a list)."""
         return [tensor for _, tensor in self.named_parameters()]
+
+    def named_buffers(self):
+        """(dotted name, Tensor) for every Tensor held here or below that does not require grad.
+
+        Buffers are saved and loaded with the parameters (``state_dict``) but not trained,
+        like PyTorch's buffers.
+
+        >>> class Lookup(ag.nn.Module):
+        ...     def __init__(self):
+        ...         self.table = ag.tensor([[0.5, 1.5]], requires_grad=True)
+        ...         self.rows = ag.tensor([0, 0, 0])     # int64: a buffer
+        >>> [name for name, _ in Lookup().named_buffers()], len(Lookup().parameters())
+        (['rows'], 1)
+        """
+        for name, tensor in self._named_tensors():
+            if not tensor.requires_grad:
+                yield name, tensor
+
+    def buffers(self):
+        """The Tensors of ``named_buffers()``, in the same order (a list)."""
+        return [tensor for _, tensor in self.named_buffers()]
+
+    def _state_tensors(self):
+        """{name: Tensor} for the state: parameters and buffers; refuses ambiguous names.
+
+        Names are built from attribute names and container keys, so two different
+        Tensors can get one name (``{"a.b": t}`` and ``{"a": {"b": u}}``); a dict keyed by
+        name would silently keep only one of them.
+        """
+        tensors, counts = {}, {}
+        for name, tensor in self._named_tensors():
+            counts[name] = counts.get(name, 0) + 1
+            tensors.setdefault(name, tensor)
+        clashes = {name: count for name, count in counts.items() if count > 1}
+        if clashes:
+            listed = ", ".join(f"{name!r} ({count} tensors)" for name, count in clashes.items())
+            raise ValueError(
+                f"{type(self).__name__}: these names are given to more than one Tensor, so "
+                f"saving and loading could not tell them apart: {listed}. Rename an attribute "
+                "or a dict key (dots in keys are what usually collide).")
+        return tensors
 
     def zero_grad(self):
         """Forget accumulated gradients: set ``.grad`` of every parameter to None."""
@@ -148,45 +203,79 @@ class Module:
 
     # -- saving -----------------------------------------------------------------
     def state_dict(self):
-        """{dotted name: copy of the parameter's array}, in ``named_parameters()`` order."""
-        return {name: np.array(tensor.data) for name, tensor in self.named_parameters()}
+        """{dotted name: copy of the array} for every parameter and buffer.
+
+        As in PyTorch the state holds the buffers too (Tensors that do not require grad,
+        such as an integer index table), so ``save``/``load`` restore a module whole.
+        Order: the order Tensors are found in (attributes in assignment order, depth
+        first), which for layers is PyTorch's order.
+
+        >>> _ = ag.manual_seed(0)
+        >>> list(ag.nn.Linear(3, 2).state_dict().items())[0][1].shape   # (out, in)
+        (2, 3)
+        """
+        return {name: np.array(tensor.data) for name, tensor in self._state_tensors().items()}
 
     def load_state_dict(self, state):
-        """Copy arrays from ``state`` into the parameters, in place (optimizers keep working).
+        """Copy arrays from ``state`` into the parameters and buffers, in place.
 
         The keys must be exactly those of ``state_dict()`` and every shape must match;
-        values are cast to the parameter's dtype.
+        values are cast to each tensor's dtype (an integer buffer refuses values it
+        cannot hold exactly). Writes go into the existing arrays, so optimizers and
+        anything else holding them see the new values, and each one is a tracked write
+        (like ``p.data = ...``): a graph recorded before the load refuses to run backward.
+        Everything is checked before anything is changed.
         """
-        parameters = dict(self.named_parameters())
-        missing = [name for name in parameters if name not in state]
-        unexpected = [name for name in state if name not in parameters]
+        tensors = self._state_tensors()
+        missing = [name for name in tensors if name not in state]
+        unexpected = [name for name in state if name not in tensors]
         if missing or unexpected:
             raise KeyError(
                 f"load_state_dict: keys do not match this {type(self).__name__}; "
-                f"missing {missing}, unexpected {unexpected}. Expected keys: {list(parameters)}"
+                f"missing {missing}, unexpected {unexpected}. Expected keys: {list(tensors)}"
             )
-        arrays = {name: np.asarray(state[name]) for name in parameters}
-        for name, tensor in parameters.items():  # check everything before changing anything
-            if arrays[name].shape != tensor.shape:
-                raise ValueError(
-                    f"load_state_dict: {name!r} has shape {arrays[name].shape} in the state "
-                    f"but the parameter has shape {tensor.shape}"
-                )
-        for name, tensor in parameters.items():
-            if isinstance(tensor.data, np.ndarray) and tensor.data.flags.writeable:
-                tensor.data[...] = arrays[name]
+        arrays = {}
+        for name, tensor in tensors.items():  # check everything before changing anything
+            arrays[name] = _state_array(name, state[name], tensor)
+        for name, tensor in tensors.items():
+            data = tensor.data
+            if type(data) is np.ndarray and data.flags.writeable:
+                data[...] = arrays[name]  # same array: whoever holds it sees the new values
             else:
-                tensor.data = np.array(arrays[name], dtype=tensor.dtype)
+                data = arrays[name]       # a NumPy scalar (0-d) or a read-only array
+            tensor.data = data            # the setter records the write (a new version)
 
     def save(self, path):
-        """Write ``state_dict()`` to an ``.npz`` file (path or open binary file; ``.npz`` is added
-        to a path that lacks it)."""
-        np.savez(_npz_path(path), **self.state_dict())
+        """Write ``state_dict()`` to an ``.npz`` archive: a path (``.npz`` is added if missing)
+        or a binary file open for writing.
+
+        Each array is stored as ``<name>.npy`` (the ``.npz`` layout ``np.load`` reads), written
+        member by member, so any name works, including ``file`` or ``allow_pickle`` that
+        ``np.savez(path, **state)`` would take as its own arguments. Nothing is pickled.
+        """
+        state = self.state_dict()
+        # ZIP_STORED as np.savez does: parameters barely compress, and storing is fast.
+        with zipfile.ZipFile(_npz_path(path), mode="w", compression=zipfile.ZIP_STORED,
+                             allowZip64=True) as archive:
+            for name, array in state.items():
+                # force_zip64: the size is not known before writing; members may pass 2 GiB.
+                with archive.open(name + ".npy", mode="w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, array, allow_pickle=False)
 
     def load(self, path):
-        """Read parameters saved by ``save`` (see ``load_state_dict``); returns self."""
-        with np.load(_npz_path(path), allow_pickle=False) as archive:
-            self.load_state_dict({name: archive[name] for name in archive.files})
+        """Read an archive written by ``save`` into this module (see ``load_state_dict``).
+
+        ``path`` is a path (``"weights"`` finds ``"weights.npz"``, as ``save`` names it) or a
+        binary file open for reading. A missing file, a ``.npy`` file, or a file that is
+        not such an archive raise an error saying so. Returns self.
+
+        >>> import io
+        >>> buffer = io.BytesIO()
+        >>> _ = ag.manual_seed(0); ag.nn.Linear(2, 1).save(buffer); _ = buffer.seek(0)
+        >>> _ = ag.manual_seed(1); ag.nn.Linear(2, 1).load(buffer).weight.shape
+        (1, 2)
+        """
+        self.load_state_dict(_read_archive(path))
         return self
 
     # -- printing ---------------------------------------------------------------
@@ -202,9 +291,87 @@ class Module:
 
 def _npz_path(path):
     if not isinstance(path, (str, os.PathLike)):
-        return path  # an open file: NumPy writes/reads it as is
+        return path  # an open file: written/read as is
     path = os.fspath(path)
     return path if path.endswith(".npz") else path + ".npz"
+
+
+def _state_array(name, value, tensor):
+    """``value`` from a state dict as an array for ``tensor``: its shape, cast to its dtype."""
+    array = np.asarray(value)
+    if array.shape != tensor.shape:
+        raise ValueError(f"load_state_dict: {name!r} has shape {array.shape} in the state "
+                         f"but the module's tensor has shape {tensor.shape}")
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"load_state_dict: {name!r} must hold numbers, got dtype {array.dtype}")
+    cast = array.astype(tensor.dtype)
+    if tensor.dtype.kind != "f" and array.dtype != tensor.dtype:
+        # float -> int would truncate 0.5 to 0 without a word; an index table must stay exact
+        with np.errstate(invalid="ignore"):
+            exact = np.array_equal(cast, array)
+        if not exact:
+            raise ValueError(f"load_state_dict: {name!r} is a {tensor.dtype} buffer, which "
+                             f"cannot hold the given {array.dtype} values exactly")
+    return cast[()] if cast.ndim == 0 else cast  # 0-d stays a NumPy scalar, as in Tensor()
+
+
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def _describe_source(source):
+    """An open file as the user would recognise it: its type, and its name if it has one."""
+    name = getattr(source, "name", None)
+    return f"an open {type(source).__name__}" + (f" ({name!r})" if isinstance(name, str) else "")
+
+
+def _read_archive(path):
+    """{name: array} from an archive written by ``Module.save``, or an error naming the file."""
+    if isinstance(path, (str, os.PathLike)):
+        path = os.fspath(path)
+        # ``save("w")`` writes "w.npz"; an exact name (also "w.npy") is read as given.
+        tried = [path] if path.endswith(".npz") else [path + ".npz", path]
+        found = next((candidate for candidate in tried if os.path.exists(candidate)), None)
+        if found is None:
+            raise FileNotFoundError(
+                f"Module.load: no file at {' or '.join(repr(t) for t in tried)}; expected an "
+                ".npz archive written by Module.save")
+        with open(found, "rb") as handle:
+            return _read_open_archive(handle, repr(found))
+    return _read_open_archive(path, _describe_source(path))
+
+
+def _read_open_archive(handle, described):
+    expected = "expected an .npz archive written by Module.save (one .npy array per name)"
+    start = handle.tell()
+    head = handle.read(len(_NPY_MAGIC))
+    handle.seek(start)
+    if head == _NPY_MAGIC:
+        raise ValueError(f"Module.load: {expected}, but {described} is a .npy file (a single "
+                         "array, as np.save writes), with no names to match parameters to")
+    if not zipfile.is_zipfile(handle):
+        raise ValueError(f"Module.load: {expected}, but {described} is not a zip archive")
+    handle.seek(start)
+    state = {}
+    try:
+        archive = zipfile.ZipFile(handle)
+    except zipfile.BadZipFile as error:
+        raise ValueError(f"Module.load: {expected}, but {described} is not a zip archive "
+                         f"that can be read ({error})") from None
+    with archive:
+        for member in archive.namelist():
+            if not member.endswith(".npy"):
+                raise ValueError(f"Module.load: {expected}, but in {described} the member "
+                                 f"{member!r} is not a .npy array")
+            name = member[: -len(".npy")]
+            with archive.open(member) as stream:
+                try:
+                    state[name] = np.lib.format.read_array(stream, allow_pickle=False)
+                except ValueError as error:
+                    kind = "an object array (pickled Python objects), which is never loaded" \
+                        if "allow_pickle" in str(error) else f"unreadable ({error})"
+                    raise ValueError(f"Module.load: {name!r} in {described} is {kind}; "
+                                     f"{expected}") from None
+    return state
 
 
 class Linear(Module):

@@ -389,3 +389,223 @@ def test_load_into_a_different_architecture_fails_clearly(tmp_path):
 def test_docstring_examples_run():
     results = doctest.testmod(nn, extraglobs={"ag": ag, "np": np})
     assert results.attempted >= 10 and results.failed == 0
+
+
+# ---------------------------------------------------------------------------
+# Loading is a tracked write: a graph that saved the old values refuses backward
+# ---------------------------------------------------------------------------
+
+def _load_state_dict(model, state, tmp_path):
+    model.load_state_dict(state)
+
+
+def _load_from_file(model, state, tmp_path):
+    source = nn.MLP([3, 4, 2])
+    source.load_state_dict(state)
+    source.save(tmp_path / "source")
+    model.load(tmp_path / "source")
+
+
+@pytest.mark.parametrize("load", [_load_state_dict, _load_from_file],
+                         ids=["load_state_dict", "load"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_loading_makes_a_retained_graph_refuse_backward(load, dtype, tmp_path):
+    # Before the fix load_state_dict copied into .data[...] behind the version counter:
+    # the second backward ran through the old graph with the new weights.
+    ag.manual_seed(0)
+    model = nn.MLP([3, 4, 2], dtype=dtype)
+    x = np.random.default_rng(0).normal(size=(5, 3)).astype(dtype)
+    loss = (model(x) ** 2).sum()
+    loss.backward(retain_graph=True)
+    ag.manual_seed(1)
+    state = nn.MLP([3, 4, 2]).state_dict()
+    load(model, state, tmp_path)
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+    # A fresh forward uses the loaded values and differentiates normally.
+    model.zero_grad()
+    reference = nn.MLP([3, 4, 2])
+    reference.load_state_dict(state)
+    fresh = (model(x) ** 2).sum()
+    fresh.backward()
+    (reference(x.astype(np.float64)) ** 2).sum().backward()
+    np.testing.assert_allclose(fresh.item(), (reference(x.astype(np.float64)) ** 2).sum().item(),
+                               rtol=1e-5)
+    for ours, theirs in zip(model.parameters(), reference.parameters()):
+        np.testing.assert_allclose(ours.grad, theirs.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_loading_a_scalar_parameter_is_tracked_too():
+    module = Scalars()                      # its parameters are 0-d and 1-d
+    loss = module(ag.tensor([1.0, 2.0])).sum()
+    state = module.state_dict()
+    state["scale"] = np.float64(-1.0)
+    module.load_state_dict(state)
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+    assert module.scale.item() == -1.0 and module.scale.shape == ()
+
+
+# ---------------------------------------------------------------------------
+# save and load: any name round-trips; wrong files are named
+# ---------------------------------------------------------------------------
+
+class AwkwardNames(nn.Module):
+    """Parameter names that are np.savez's own keywords, dotted, or otherwise unusual."""
+
+    def __init__(self):
+        self.file = ag.tensor([1.0, 2.0], requires_grad=True)
+        self.allow_pickle = ag.tensor(3.0, requires_grad=True)
+        self.args = ag.tensor([[4.0]], requires_grad=True)
+        self.kwds = ag.tensor([5.0, 6.0, 7.0], requires_grad=True)
+        self.table = {"a.b": ag.tensor([8.0], requires_grad=True),
+                      "x.npy": ag.tensor([9.0], requires_grad=True),
+                      "ünï cødé/slash": ag.tensor([10.0], requires_grad=True)}
+        self.inner = nn.Linear(2, 1)
+
+
+def _scramble(module):
+    for tensor in module.parameters():
+        tensor.data = np.zeros_like(tensor.data)
+
+
+@pytest.mark.parametrize("to_file", [True, False], ids=["path", "open file"])
+def test_any_parameter_name_round_trips_through_save_and_load(tmp_path, to_file):
+    # Before the fix np.savez(path, **state) crashed on "file" and dropped "allow_pickle".
+    ag.manual_seed(0)
+    model = AwkwardNames()
+    expected = model.state_dict()
+    assert {"file", "allow_pickle", "args", "kwds", "table.a.b", "table.x.npy",
+            "inner.weight"} <= set(expected)
+    target = tmp_path / "awkward.npz" if to_file else io.BytesIO()
+    model.save(target)
+    _scramble(model)
+    if not to_file:
+        target.seek(0)
+    model.load(target)
+    got = model.state_dict()
+    assert list(got) == list(expected)
+    for name, array in expected.items():
+        np.testing.assert_array_equal(got[name], array, err_msg=name)
+        assert got[name].shape == array.shape and got[name].dtype == array.dtype
+
+
+def test_a_saved_archive_is_a_plain_npz_numpy_can_read(tmp_path):
+    model = AwkwardNames()
+    model.save(tmp_path / "awkward")
+    with np.load(tmp_path / "awkward.npz", allow_pickle=False) as archive:
+        assert set(archive.files) == set(model.state_dict())
+        np.testing.assert_array_equal(archive["file"], model.file.data)
+        np.testing.assert_array_equal(archive["allow_pickle"], model.allow_pickle.data)
+
+
+def test_names_that_collide_are_refused_rather_than_silently_merged():
+    class Colliding(nn.Module):
+        def __init__(self):
+            self.a = {"b.c": ag.tensor([1.0], requires_grad=True),
+                      "b": {"c": ag.tensor([2.0], requires_grad=True)}}
+
+    with pytest.raises(ValueError, match=r"'a\.b\.c'.*2 tensors"):
+        Colliding().state_dict()
+    with pytest.raises(ValueError, match=r"'a\.b\.c'"):
+        Colliding().load_state_dict({"a.b.c": np.ones(1)})
+
+
+def test_load_of_a_npy_file_says_an_npz_was_expected(tmp_path):
+    np.save(tmp_path / "weights.npy", np.ones(3))
+    model = nn.MLP([2, 1])
+    with pytest.raises(ValueError, match=r"\.npz archive written by Module\.save.*"
+                                         r"weights\.npy.*\.npy file \(a single array"):
+        model.load(tmp_path / "weights.npy")
+    with open(tmp_path / "weights.npy", "rb") as handle, \
+            pytest.raises(ValueError, match=r"\.npz archive.*\.npy file"):
+        model.load(handle)
+
+
+def test_load_of_a_missing_file_names_the_paths_tried(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"Module\.load: no file at '.*nowhere\.npz' or '.*nowhere'"):
+        nn.MLP([2, 1]).load(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match=r"Module\.load.*gone\.npz"):
+        nn.MLP([2, 1]).load(str(tmp_path / "gone.npz"))
+
+
+@pytest.mark.parametrize("content", [b"", b"not an archive at all", b"PK\x03\x04truncated"],
+                         ids=["empty", "text", "truncated zip"])
+def test_load_of_a_file_that_is_not_an_archive_says_so(tmp_path, content):
+    (tmp_path / "junk.npz").write_bytes(content)
+    with pytest.raises(ValueError, match=r"expected an \.npz archive written by Module\.save.*"
+                                         r"junk\.npz.*not a zip archive"):
+        nn.MLP([2, 1]).load(tmp_path / "junk.npz")
+
+
+def test_load_of_a_zip_that_is_not_an_npz_says_so(tmp_path):
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "other.npz", "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    with pytest.raises(ValueError, match=r"'readme\.txt' is not a \.npy array"):
+        nn.MLP([2, 1]).load(tmp_path / "other.npz")
+
+
+def test_load_refuses_pickled_object_arrays(tmp_path):
+    np.savez(tmp_path / "pickled.npz", **{"0.weight": np.array([object()], dtype=object)})
+    with pytest.raises(ValueError, match=r"'0\.weight'.*object array"):
+        nn.MLP([2, 1]).load(tmp_path / "pickled.npz")
+
+
+# ---------------------------------------------------------------------------
+# Parameters require grad; other Tensors a module holds are buffers
+# ---------------------------------------------------------------------------
+
+class WithBuffers(nn.Module):
+    def __init__(self):
+        self.weight = ag.tensor([1.0, 2.0], requires_grad=True)
+        self.indices = ag.tensor([1, 0, 1])                    # int: can never require grad
+        self.mask = ag.tensor([1.0, 0.0])                      # float, not trained
+        self.layer = nn.Linear(2, 1)
+
+    def forward(self, x):
+        return self.layer(self.weight * self.mask * x[..., self.indices.data][..., :2])
+
+
+def test_parameters_are_the_tensors_that_require_grad_and_the_rest_are_buffers():
+    model = WithBuffers()
+    assert [name for name, _ in model.named_parameters()] == [
+        "weight", "layer.weight", "layer.bias"]
+    assert [name for name, _ in model.named_buffers()] == ["indices", "mask"]
+    assert model.buffers()[0] is model.indices
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_an_optimizer_takes_the_parameters_of_a_module_that_holds_an_integer_tensor():
+    # Before the fix parameters() listed the int64 tensor and Adam refused it.
+    model = WithBuffers()
+    opt = ag.optim.Adam(model.parameters(), lr=0.1)
+    model(np.ones((4, 3))).sum().backward()
+    before = model.weight.data.copy()
+    opt.step()
+    assert not np.array_equal(model.weight.data, before)
+    np.testing.assert_array_equal(model.indices.data, [1, 0, 1])
+
+
+def test_state_dict_holds_parameters_and_buffers_and_load_restores_both(tmp_path):
+    model = WithBuffers()
+    state = model.state_dict()
+    assert list(state) == ["weight", "indices", "mask", "layer.weight", "layer.bias"]
+    assert state["indices"].dtype == np.int64
+    model.save(tmp_path / "buffers")
+    fresh = WithBuffers()
+    fresh.indices.data = np.array([0, 0, 0])
+    fresh.mask.data = np.array([5.0, 5.0])
+    fresh.load(tmp_path / "buffers")
+    np.testing.assert_array_equal(fresh.indices.data, [1, 0, 1])
+    assert fresh.indices.dtype == np.int64
+    np.testing.assert_array_equal(fresh.mask.data, [1.0, 0.0])
+
+
+def test_load_state_dict_refuses_fractions_into_an_integer_buffer():
+    model = WithBuffers()
+    state = model.state_dict()
+    state["indices"] = np.array([0.5, 1.0, 2.0])
+    with pytest.raises(ValueError, match=r"'indices'.*int64.*cannot hold"):
+        model.load_state_dict(state)
+    np.testing.assert_array_equal(model.indices.data, [1, 0, 1])   # nothing changed
