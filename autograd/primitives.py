@@ -243,7 +243,9 @@ def pow(a, b):
         exponent = b
 
         def power_vjp(g, out, a):  # d(a^c)/da = c a^(c-1); exactly 0 when c == 0
-            return g * exponent * a ** (exponent - 1) if exponent != 0 else g * 0
+            if exponent == 0:  # selected, not g * 0: an infinite g must give 0, not NaN
+                return np.where(True, 0, g)
+            return g * exponent * a ** (exponent - 1)
 
         try:
             return _record(a._data ** _weak_number(b, a), (a,), (power_vjp,), "pow")

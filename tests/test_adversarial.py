@@ -68,6 +68,7 @@ FLAT_REGIONS = [
     ("min", lambda x: ag.sqrt(3.0 - ag.min(x, axis=0)), [3.0, 4.0], [-INF, 0.0]),
     ("abs at 0", lambda x: ag.sqrt(ag.abs(x)), [0.0, 4.0], [0.0, 0.25]),
     ("where", lambda x: ag.sqrt(ag.where(x > 0, x, 0.0)), [-1.0, 4.0], [0.0, 0.25]),
+    ("x ** 0", lambda x: ag.sqrt(x ** 0 - 1.0) + x, [2.0, 3.0], [1.0, 1.0]),
 ]
 
 
