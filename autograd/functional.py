@@ -171,27 +171,34 @@ def _plain_index_case(logits, target, weight, ignore_index, reduction, smoothing
     classes = shape[1]
     if not classes:
         return no
-    unsigned = _unsigned(target)
-    if not 0 <= ignore_index < classes and np.maximum.reduce(unsigned) < classes:
+    if not 0 <= ignore_index < classes and _all_class_indices(target, classes):
         return True, None
     keep = target != ignore_index
-    kept = unsigned[keep]
-    if not kept.size or kept.max() >= classes:
+    kept = target[keep]
+    if not kept.size or not _all_class_indices(kept, classes):
         return no
     return True, keep
 
 
-def _unsigned(indices):
-    """Integer ``indices`` seen as unsigned: a negative index becomes huge, so one max
-    checks ``0 <= index < classes``."""
+def _all_class_indices(indices, classes):
+    """True if every entry of the non-empty integer array ``indices`` is in [0, classes).
+
+    One max, over the indices seen as unsigned (same bits): a negative index of a signed
+    dtype of b bits reads as ``index + 2**b``, at least ``2**(b-1)``, while its largest
+    non-negative value is ``2**(b-1) - 1``. So the bound is ``min(classes, 2**(b-1))``:
+    against ``classes`` alone, int8 -100 would pass as 156 once there are more than 156
+    classes (and -1 as 255), int16 -100 past 65,436 classes.
+    """
     if indices.dtype.kind == "i":
-        return indices.view(_unsigned_dtype(indices.dtype))
-    return indices
+        unsigned, bound = _unsigned_view(indices.dtype)
+        return int(np.maximum.reduce(indices.view(unsigned), axis=None)) < min(classes, bound)
+    return int(np.maximum.reduce(indices, axis=None)) < classes
 
 
 @functools.lru_cache(maxsize=None)
-def _unsigned_dtype(dtype):
-    return np.dtype(dtype.str.replace("i", "u"))  # same size and byte order
+def _unsigned_view(dtype):
+    """(the unsigned dtype of the same size and byte order, 2**(bits-1)) for a signed ``dtype``."""
+    return np.dtype(dtype.str.replace("i", "u")), 1 << (8 * dtype.itemsize - 1)
 
 
 _index_cross_entropy = fused.index_cross_entropy  # the parameter ``fused`` hides the module
@@ -301,7 +308,7 @@ def _checked(logits, target, weight, ignore_index, reduction, label_smoothing, f
                 f"of shape {logits.shape}: expected shape {positions_shape}, the logits' shape "
                 f"without the class axis {axis}{hint}")
         # One max settles the usual case; only otherwise look for entries not ignored.
-        if target.size and _unsigned(target).max() >= classes:
+        if target.size and not _all_class_indices(target, classes):
             bad = ((target < 0) | (target >= classes)) & (target != ignore_index)
             if bad.any():
                 position = tuple(int(i) for i in np.argwhere(bad)[0])

@@ -58,9 +58,9 @@ def reference(logits, target, weight=None, ignore_index=-100, reduction="mean",
         effective = ((1 - eps) * y + eps / classes) * w
         norm = len(rows)
     else:
-        t = np.asarray(target).reshape(-1).astype(np.int64)
-        keep = t != ignore_index
-        safe = np.where(keep, t, 0)
+        t = np.asarray(target).reshape(-1)
+        keep = t != ignore_index  # in the target's own dtype: uint64 may hold 2**64 - 1
+        safe = np.where(keep, t, 0).astype(np.int64)
         effective = np.zeros_like(rows)
         effective[np.arange(len(rows)), safe] = (1 - eps) * w[safe]
         effective += eps / classes * w
@@ -245,3 +245,124 @@ def test_transposed_logits_reported_case_matches_torch():
     t = torch.tensor(S, requires_grad=True)
     torch.nn.functional.cross_entropy(t.T, torch.arange(8)).backward()
     np.testing.assert_allclose(s.grad, t.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+# ---------------------------------------------------------------------------
+# Class indices of every integer dtype
+# ---------------------------------------------------------------------------
+
+SIGNED = (np.int8, np.int16, np.int32, np.int64)
+UNSIGNED = (np.uint8, np.uint16, np.uint32, np.uint64)
+
+
+def class_counts(dtype):
+    """Class counts for targets of ``dtype``: a few, and for 8 and 16 bits the counts past
+    the points where -100 and -1 read as unsigned (2**bits - 100, 2**bits - 1) are < C."""
+    bits = np.dtype(dtype).itemsize * 8
+    if bits > 16:
+        return [5, 300]
+    wrap = 2**bits
+    return [5, 2 ** (bits - 1), wrap - 99, wrap, wrap + 44]
+
+
+def index_cases(dtypes):
+    return [(dtype, classes, logits_dtype) for dtype in dtypes for classes in class_counts(dtype)
+            for logits_dtype in (np.float32, np.float64)]
+
+
+def case_id(case):
+    dtype, classes, logits_dtype = case
+    return f"{np.dtype(dtype).name}-{classes}-{np.dtype(logits_dtype).name}"
+
+
+def random_logits(rows, classes, dtype, seed=0):
+    """(rows, classes) logits. With 65,580 classes 3 float32 rows stay under the block size
+    (the lean path) and float64 ones go over it (the blocked sweep)."""
+    return np.random.default_rng(seed).standard_normal((rows, classes)).astype(dtype)
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
+@pytest.mark.parametrize("case", index_cases(SIGNED), ids=case_id)
+@settings(max_examples=10)
+@given(data=st.data())
+def test_negative_class_index_is_rejected_for_every_signed_dtype(case, fused, data):
+    """A negative target that is not ``ignore_index`` is an error, however many classes
+    (int8 -100 with 300 classes used to be read as class 156 ... and -1 as class 299)."""
+    dtype, classes, logits_dtype = case
+    limits = np.iinfo(dtype)
+    rows = data.draw(st.integers(1, 3))
+    ignore_index = data.draw(st.sampled_from([-100, -1, 0]))
+    value = data.draw(st.integers(int(limits.min), -1).filter(lambda v: v != ignore_index))
+    position = data.draw(st.integers(0, rows - 1))
+    target = np.zeros(rows, dtype)
+    target[position] = value
+    with pytest.raises(ValueError) as raised:
+        ag.cross_entropy(random_logits(rows, classes, logits_dtype), target,
+                         ignore_index=ignore_index, fused=fused)
+    assert f"target[{position}] = {value}" in str(raised.value)
+    assert f"{classes} classes" in str(raised.value)
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
+@pytest.mark.parametrize("case", index_cases(SIGNED + UNSIGNED), ids=case_id)
+@settings(max_examples=10)
+@given(data=st.data())
+def test_ignore_index_and_large_classes_for_every_integer_dtype(case, fused, data):
+    """Targets of any integer dtype, ``ignore_index`` -100, -1, a class, or the dtype's
+    largest value, classes up to the largest the dtype holds: the loss and gradient of
+    the reference (ignored rows: zero gradient), the same as with int64 targets."""
+    dtype, classes, logits_dtype = case
+    limits = np.iinfo(dtype)
+    rows = 3
+    ignore_index = data.draw(st.sampled_from([-100, -1, 0, int(limits.max)]))
+    largest_class = min(classes - 1, int(limits.max))
+    choices = sorted({0, largest_class, largest_class // 2})
+    if limits.min <= ignore_index <= limits.max:
+        choices.append(ignore_index)
+    values = data.draw(st.lists(st.sampled_from(choices), min_size=rows, max_size=rows))
+    assume(any(v != ignore_index for v in values))  # "mean" over nothing is NaN
+    target = np.array(values, dtype)
+    reduction = data.draw(st.sampled_from(REDUCTIONS))
+    logits = random_logits(rows, classes, logits_dtype)
+    x = ag.tensor(logits, requires_grad=True)
+    loss = ag.cross_entropy(x, target, ignore_index=ignore_index, reduction=reduction,
+                            fused=fused)
+    loss.backward(None if loss.ndim == 0 else np.ones(rows, logits_dtype))
+    expected_loss, expected_gradient = reference(logits, target, ignore_index=ignore_index,
+                                                 reduction=reduction)
+    tolerance = TOLERANCE[np.dtype(logits_dtype)]
+    np.testing.assert_allclose(loss.data, expected_loss, **tolerance)
+    np.testing.assert_allclose(x.grad, expected_gradient, **tolerance)
+    ignored = target == ignore_index
+    assert not x.grad[ignored].any()
+    as_int64 = np.where(ignored, -100, target.astype(np.int64))  # kept entries are classes
+    with_int64 = ag.cross_entropy(logits, as_int64, reduction=reduction, fused=fused)
+    np.testing.assert_allclose(loss.data, with_int64.data, **tolerance)
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
+@pytest.mark.parametrize("dtype", SIGNED + UNSIGNED)
+def test_class_index_at_the_class_count_is_rejected_for_every_dtype(dtype, fused):
+    """target == C (and the dtype's largest value) is out of range, also next to ignored rows."""
+    classes = 100
+    for value in (classes, int(np.iinfo(dtype).max)):
+        target = np.array([1, value, 2], dtype)
+        for ignore_index in (-100, 1):
+            with pytest.raises(ValueError, match=rf"target\[1\] = {value} "):
+                ag.cross_entropy(random_logits(3, classes, np.float64), target,
+                                 ignore_index=ignore_index, fused=fused)
+
+
+def test_int8_reported_case():
+    """The report: int8 [5, -100, 7] with 300 classes ignores row 1 (no gradient on row 0,
+    class 200 = -100 + 256 + ...), and [5, -1, 7] is an error, not class 299."""
+    logits = random_logits(3, 300, np.float64)
+    x = ag.tensor(logits, requires_grad=True)
+    loss = ag.cross_entropy(x, np.array([5, -100, 7], np.int8))
+    loss.backward()
+    expected_loss, expected_gradient = reference(logits, np.array([5, -100, 7]))
+    np.testing.assert_allclose(loss.item(), expected_loss, rtol=1e-12)
+    np.testing.assert_allclose(x.grad, expected_gradient, rtol=1e-10, atol=1e-15)
+    assert not x.grad[1].any()
+    with pytest.raises(ValueError, match=r"target\[1\] = -1 "):
+        ag.cross_entropy(logits, np.array([5, -1, 7], np.int8))
