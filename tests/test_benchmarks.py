@@ -41,7 +41,7 @@ def test_target_rows_cover_every_suite(tiny_run):
     directory, _ = tiny_run
     results = json.loads((directory / "quick.json").read_text())
     targets = {name: len(suite["targets"]) for name, suite in results["suites"].items()}
-    assert targets == {"overhead": 1, "scalar": 1, "depth": 1, "softmax_ce": 3, "mlp": 1}
+    assert targets == {"overhead": 1, "scalar": 1, "depth": 2, "softmax_ce": 3, "mlp": 1}
 
 
 def test_writes_markdown_table_and_plots(tiny_run):
