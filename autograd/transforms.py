@@ -26,7 +26,7 @@ import numpy as np
 
 from autograd import tape
 from autograd.primitives import describe, reshape, stack
-from autograd.tensor import Tensor
+from autograd.tensor import Tensor, numeric_array
 
 __all__ = ["grad", "value_and_grad", "vjp", "jacobian", "hessian", "hvp"]
 
@@ -57,13 +57,20 @@ def _parse_argnums(argnums, name):
     raise TypeError(f"{name}: argnums must be an int or a non-empty tuple of ints, got {argnums!r}")
 
 
-def _resolve_positions(positions, argument_count, name):
+def _resolve_positions(positions, argument_count, name, kwargs=(), note=""):
+    """``positions`` as indices into f's positional arguments (negative ones counted from
+    the end), or a ValueError naming the transform, the position and the count."""
     resolved = []
     for position in positions:
         if not -argument_count <= position < argument_count:
+            hint = ""
+            if kwargs:  # the usual cause: the argument was passed by keyword
+                hint = (f"; keyword arguments ({', '.join(kwargs)}) are passed to f unchanged, "
+                        "never differentiated: pass the argument positionally")
             raise ValueError(
-                f"{name}: argnums asks for positional argument {position}, but f was called "
-                f"with {argument_count} positional argument(s)"
+                f"{name}: argnums asks for positional argument {position}, but f was "
+                f"{'given' if note else 'called with'} {argument_count} positional "
+                f"argument(s){note}{hint}"
             )
         resolved.append(position % argument_count)
     return resolved
@@ -76,8 +83,10 @@ def _fresh_input(value, link, name, position):
             # Keep the path back to ``value`` so an outer level can differentiate through us.
             return Tensor._from_op(value.data, (value,), (_identity_vjp,), "identity"), True
         data = value.data
-    else:
+    elif isinstance(value, (np.ndarray, np.generic, float, int)):
         data = np.asarray(value)
+    else:  # lists, strings, None...: the engine's one conversion names what is wrong
+        data = numeric_array(value, name=f"{name}: argument {position}", copy=False)
     if data.dtype.kind != "f":
         raise TypeError(
             f"{name}: argument {position} is differentiated, so it must hold floats; got "
@@ -87,15 +96,27 @@ def _fresh_input(value, link, name, position):
 
 
 def _as_output(value, name):
-    """``f``'s result as a Tensor (numbers and arrays become constants)."""
+    """``f``'s result as a floating Tensor (numbers and arrays become constants).
+
+    An integer or bool result (a comparison, a count, the literal ``0``) has no derivative;
+    differentiating it would give zeros without a word, so it is refused, as JAX and
+    torch refuse it.
+    """
     if isinstance(value, Tensor):
-        return value
-    if isinstance(value, (int, float, np.ndarray, np.generic)):
-        data = np.asarray(value)
-        if data.dtype.kind in "fiub":
-            return Tensor._constant(data)
-    raise TypeError(f"{name}: f must return a Tensor (or a number or numeric array), got "
-                    f"{type(value).__name__}: {value!r:.80}")
+        output = value
+    elif isinstance(value, (int, float, np.ndarray, np.generic)) and \
+            np.asarray(value).dtype.kind in "fiub":
+        output = Tensor._constant(np.asarray(value))
+    else:
+        raise TypeError(f"{name}: f must return a Tensor (or a number or numeric array), got "
+                        f"{type(value).__name__}: {value!r:.80}")
+    if output.dtype.kind != "f":
+        raise TypeError(
+            f"{name}: f must return a floating-point tensor, got {describe(output)}, which has "
+            "no derivative (a comparison or a count is piecewise constant). Return the float "
+            "quantity itself, or cast it (out.astype(np.float64)) if zero gradients are meant."
+        )
+    return output
 
 
 def _reaches_outside(outputs, inputs):
@@ -122,7 +143,9 @@ class _Trace:
     """``f`` called on fresh inputs, and how its backward passes must run.
 
     outputs        f's result: a Tensor, or a tuple of Tensors
-    inputs         the fresh tensors, in argnums order
+    inputs         the fresh tensors, one per argnums entry, in argnums order (an argument
+                   named twice, ``argnums=(0, 0)``, is one tensor listed twice: f sees
+                   one argument, and each position gets the whole gradient)
     create_graph   record the VJPs (someone outside may differentiate the result)
     retain_graph   keep the graph after a backward pass (it reaches beyond this call)
     """
@@ -130,18 +153,19 @@ class _Trace:
     __slots__ = ("outputs", "inputs", "create_graph", "retain_graph")
 
     def __init__(self, name, f, args, kwargs, positions):
-        positions = _resolve_positions(positions, len(args), name)
+        positions = _resolve_positions(positions, len(args), name, kwargs)
         nested = _nesting.depth > 0
         watched = tape.is_grad_enabled()  # under no_grad, nothing outside records anything
         call_args = list(args)
-        self.inputs, linked = [], False
+        fresh_at, linked = {}, False
         _nesting.depth += 1
         try:
             with tape.enable_grad():
                 for position in positions:
+                    if position in fresh_at:
+                        continue  # a repeat: the same tensor (a second one would get zeros)
                     fresh, was_linked = _fresh_input(args[position], watched, name, position)
-                    call_args[position] = fresh
-                    self.inputs.append(fresh)
+                    call_args[position] = fresh_at[position] = fresh
                     linked = linked or was_linked
                 result = f(*call_args, **kwargs)
         finally:
@@ -150,6 +174,7 @@ class _Trace:
             self.outputs = tuple(_as_output(r, name) for r in result)
         else:
             self.outputs = _as_output(result, name)
+        self.inputs = [fresh_at[position] for position in positions]
         outputs = self.outputs if isinstance(self.outputs, tuple) else (self.outputs,)
         outside = nested or linked or _reaches_outside(outputs, self.inputs)
         self.create_graph = watched and outside
@@ -159,12 +184,21 @@ class _Trace:
         """d<output, cotangent>/d(input) for every input, as Tensors of the inputs' shapes."""
         create_graph = self.create_graph if create_graph is None else create_graph
         retain_graph = self.retain_graph if retain_graph is None else retain_graph
-        results = tape.gradients(output, self.inputs, grad=cotangent,
-                                 retain_graph=retain_graph, create_graph=create_graph)
+        distinct = list(dict.fromkeys(self.inputs))  # a repeated argnum is asked for once
+        results = dict(zip(distinct, tape.gradients(output, distinct, grad=cotangent,
+                                                     retain_graph=retain_graph,
+                                                     create_graph=create_graph)))
         if create_graph:  # cast back (recorded) if f computed in a wider dtype
-            return [g if g.dtype == x.dtype else g.astype(x.dtype)
-                    for g, x in zip(results, self.inputs)]
-        return [Tensor._constant(_owned_array(g, x.dtype)) for g, x in zip(results, self.inputs)]
+            return [results[x] if results[x].dtype == x.dtype else results[x].astype(x.dtype)
+                    for x in self.inputs]
+        gradients, handed_out = [], set()
+        for x in self.inputs:
+            array = _owned_array(results[x], x.dtype)
+            if x in handed_out:
+                array = array.copy()  # each position gets its own array to write into
+            handed_out.add(x)
+            gradients.append(Tensor._constant(array))
+        return gradients
 
     def value(self, output):
         """The output to hand back: still on the tape only if someone outside may use it."""
@@ -220,8 +254,11 @@ def grad(f, argnums=0):
     ``f`` takes tensors and returns a scalar (a 0-d tensor). Arguments may be Python
     floats, NumPy arrays or Tensors; the gradient w.r.t. an argument of shape ``S``
     is a Tensor of shape ``S`` and the argument's dtype. With a tuple ``argnums`` the
-    result is a tuple of gradients. Other arguments (and keyword arguments) are
-    passed through as constants. Transforms nest to any order.
+    result is a tuple of gradients, one per entry; an argument named twice
+    (``argnums=(0, 0)``) gets its whole gradient at both positions (torch.func refuses
+    repeats instead). Other arguments (and keyword arguments) are passed through as
+    constants. ``f`` must return a floating-point scalar: an integer or bool result (a
+    comparison) has no derivative and is an error, as in JAX. Transforms nest to any order.
 
     >>> import autograd as ag
     >>> df = ag.grad(lambda x: (x ** 3).sum())
@@ -275,7 +312,9 @@ def vjp(f, *args):
             shape = cotangent.shape
             tracked = cotangent.requires_grad and tape.is_grad_enabled()
         else:
-            cotangent = np.asarray(cotangent, dtype=output.dtype)
+            cotangent = numeric_array(cotangent, dtype=output.dtype, copy=False,
+                                      name=f"vjp_fn: the cotangent (for f's output "
+                                           f"{describe(output)})")
             shape, tracked = cotangent.shape, False
         if shape != output.shape:
             raise ValueError(f"vjp_fn: the cotangent must have the shape of f's output "
@@ -293,7 +332,7 @@ def _jacobian_rows(trace, output):
     """One Jacobian per input, each of shape output.shape + input.shape."""
     rows = []
     for k in range(output.size):  # one backward pass per output entry, seeded with e_k
-        seed = np.zeros(output.shape, dtype=output.dtype if output.dtype.kind == "f" else float)
+        seed = np.zeros(output.shape, dtype=output.dtype)  # a float dtype: see _as_output
         seed.flat[k] = 1
         rows.append(trace.gradients(output, seed, retain_graph=True))
     jacobians = []
@@ -390,7 +429,9 @@ def hvp(f, argnums=0):
             raise TypeError("hvp(f) takes f's positional arguments followed by the vector v: "
                             "hvp(f)(x, v)")
         *args, vector = args_and_vector
-        resolved = _resolve_positions(positions, len(args), "hvp")
+        resolved = _resolve_positions(
+            positions, len(args), "hvp", kwargs,
+            note=" (hvp(f)(*args, v): the last one, v, is the vector)")
         vectors = _hvp_vectors(vector, [args[p] for p in resolved], resolved, single)
 
         def directional_derivative(*inner_args, **inner_kwargs):  # <grad f, v>
@@ -420,7 +461,8 @@ def _hvp_vectors(vector, arguments, positions, single):
     for v, argument, position in zip(vectors, arguments, positions):
         expected = np.shape(argument.data if isinstance(argument, Tensor) else argument)
         if not isinstance(v, Tensor):
-            v = np.asarray(v, dtype=np.asarray(argument).dtype)
+            v = numeric_array(v, dtype=np.asarray(argument).dtype, copy=False,
+                              name=f"hvp: v (the direction for argument {position})")
         if v.shape != expected:
             raise ValueError(f"hvp: v must have the shape of argument {position}, {expected}, "
                              f"got {describe(v)}")

@@ -422,3 +422,188 @@ def test_hvp_errors():
 def test_docstring_examples_run():
     failures, attempted = doctest.testmod(transforms, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert attempted >= 6 and failures == 0
+
+
+# ---------------------------------------------------------------------------
+# Repeated argnums: the same (full) gradient at every position that names the argument.
+# torch.func refuses repeats ("argnums elements must be unique"); we answer them, as the
+# derivative with respect to that argument, once per position.
+# ---------------------------------------------------------------------------
+
+def test_grad_with_a_repeated_argnum_gives_the_gradient_at_each_position():
+    # Before the fix the first position got zeros: ([0, 0], [2, 4]).
+    x = np.array([1.0, 2.0])
+    first, second = ag.grad(lambda x: (x * x).sum(), argnums=(0, 0))(x)
+    np.testing.assert_array_equal(np.asarray(first), [2.0, 4.0])
+    np.testing.assert_array_equal(np.asarray(second), [2.0, 4.0])
+    first.data[0] = 99.0                   # two results, not one array seen twice
+    np.testing.assert_array_equal(np.asarray(second), [2.0, 4.0])
+
+
+def test_repeats_mixed_with_other_argnums_and_negative_spellings():
+    f = lambda x, y: (x * x * y).sum()
+    x, y = np.array([1.0, 2.0]), np.array([3.0, 5.0])
+    gy, gx, gx_again, gy_again = ag.grad(f, argnums=(1, 0, -2, -1))(x, y)
+    np.testing.assert_allclose(np.asarray(gx), 2 * x * y)
+    np.testing.assert_allclose(np.asarray(gx_again), 2 * x * y)
+    np.testing.assert_allclose(np.asarray(gy), x * x)
+    np.testing.assert_allclose(np.asarray(gy_again), x * x)
+
+
+def test_value_and_grad_with_a_repeated_argnum():
+    value, (a, b) = ag.value_and_grad(lambda x: (x ** 3).sum(), argnums=[0, 0])(
+        np.array([1.0, 2.0]))
+    assert float(value) == 9.0
+    np.testing.assert_allclose(np.asarray(a), [3.0, 12.0])
+    np.testing.assert_allclose(np.asarray(b), [3.0, 12.0])
+
+
+def test_jacobian_with_a_repeated_argnum():
+    x = np.array([1.0, 2.0, 3.0])
+    J1, J2 = ag.jacobian(lambda x: x[:2] * x[1:], argnums=(0, 0))(x)
+    expected = [[2.0, 1.0, 0.0], [0.0, 3.0, 2.0]]
+    np.testing.assert_array_equal(np.asarray(J1), expected)
+    np.testing.assert_array_equal(np.asarray(J2), expected)
+
+
+def test_hessian_with_a_repeated_argnum_is_the_hessian_in_every_block():
+    f = lambda x: x[0] ** 2 * x[1]
+    H = np.array([[10.0, 6.0], [6.0, 0.0]])        # at (3, 5)
+    blocks = ag.hessian(f, argnums=(0, 0))(np.array([3.0, 5.0]))
+    assert len(blocks) == 2 and all(len(row) == 2 for row in blocks)
+    for row in blocks:
+        for block in row:
+            np.testing.assert_allclose(np.asarray(block), H)
+
+
+def test_hvp_with_a_repeated_argnum_sums_the_directions():
+    # result[a] = sum_b H[a][b] v_b, and every block is the Hessian H = diag(6x).
+    x, v1, v2 = np.array([1.0, 2.0]), np.array([1.0, 0.0]), np.array([0.0, 10.0])
+    first, second = ag.hvp(lambda x: (x ** 3).sum(), argnums=(0, 0))(x, (v1, v2))
+    np.testing.assert_allclose(np.asarray(first), 6 * x * (v1 + v2))
+    np.testing.assert_allclose(np.asarray(second), 6 * x * (v1 + v2))
+
+
+def test_a_repeated_argnum_nests_and_differentiates_through():
+    # grad of (sum of the two repeated gradients): d/dx 2 * 3x^2 = 12 x
+    x = ag.tensor(2.0, requires_grad=True)
+    total = lambda x: sum(ag.grad(lambda y: y ** 3, argnums=(0, 0))(x))
+    assert float(ag.grad(total)(x)) == pytest.approx(24.0)
+    total(x).backward()
+    assert float(x.grad) == pytest.approx(24.0)
+
+
+def test_torch_func_refuses_repeated_argnums_which_we_answer():
+    torch = pytest.importorskip("torch")
+    from torch.func import grad as torch_grad
+    with pytest.raises(RuntimeError, match="unique"):
+        torch_grad(lambda x: (x * x).sum(), argnums=(0, 0))(torch.tensor([1.0, 2.0]))
+    # Our answer is torch's gradient for the single argnum, at each position.
+    single = torch_grad(lambda x: (x * x).sum())(torch.tensor([1.0, 2.0])).numpy()
+    for g in ag.grad(lambda x: (x * x).sum(), argnums=(0, 0))(np.array([1.0, 2.0])):
+        np.testing.assert_allclose(np.asarray(g), single)
+
+
+# ---------------------------------------------------------------------------
+# Errors in the user's terms (the cases the tests above did not cover).
+# ---------------------------------------------------------------------------
+
+RAGGED = [[1.0], [1.0, 2.0]]
+
+
+@pytest.mark.parametrize("call", [
+    lambda: ag.grad(lambda x: x.sum())(RAGGED),
+    lambda: ag.jacobian(lambda x: x)(RAGGED),
+    lambda: ag.vjp(lambda x: x, RAGGED),
+], ids=["grad", "jacobian", "vjp"])
+def test_a_ragged_argument_is_named_not_a_numpy_traceback(call):
+    # Before: NumPy's "setting an array element with a sequence ... inhomogeneous shape".
+    with pytest.raises(TypeError, match=r"argument 0 .*rectangular.*got list \[\[1\.0\]"):
+        call()
+
+
+@pytest.mark.parametrize("transform", [ag.grad, ag.value_and_grad, ag.jacobian, ag.hessian])
+@pytest.mark.parametrize("value, described", [
+    ("abc", "str"), (None, "NoneType"), (1j, "complex"),
+], ids=["str", "None", "complex"])
+def test_a_non_numeric_argument_says_what_was_given(transform, value, described):
+    with pytest.raises(TypeError, match=rf"argument 0 .*{described}"):
+        transform(lambda x: (x * x).sum())(value)
+
+
+@pytest.mark.parametrize("transform", [ag.jacobian, ag.hessian, ag.hvp, ag.vjp])
+def test_an_integer_argument_is_a_clear_error_for_every_transform(transform):
+    x = np.array([1, 2])
+    f = lambda x: (x * x).sum()
+    call = {ag.hvp: lambda: ag.hvp(f)(x, np.ones(2)), ag.vjp: lambda: ag.vjp(f, x)}.get(
+        transform, lambda: transform(f)(x))
+    with pytest.raises(TypeError, match=r"argument 0 is differentiated.*floats.*int64"):
+        call()
+
+
+@pytest.mark.parametrize("output, described", [
+    (lambda x: x.sum() > 0, "bool"),
+    (lambda x: 0, "int64"),
+    (lambda x: (x.sum() > 0) * 1, "int64"),
+], ids=["comparison", "int literal", "int tensor"])
+@pytest.mark.parametrize("transform", [ag.grad, ag.value_and_grad, ag.hessian])
+def test_a_non_float_output_is_an_error_not_a_zero_gradient(transform, output, described):
+    # Before the fix grad(lambda x: x.sum() > 0) returned zeros without a word (JAX and
+    # torch both refuse: a comparison has no derivative).
+    with pytest.raises(TypeError, match=rf"f must return a floating-point .*got .*{described}"):
+        transform(output)(np.ones(2))
+
+
+def test_a_non_float_output_is_an_error_for_jacobian_and_vjp():
+    with pytest.raises(TypeError, match=r"jacobian: f must return a floating-point.*bool"):
+        ag.jacobian(lambda x: x > 0)(np.ones(2))
+    with pytest.raises(TypeError, match=r"vjp: f must return a floating-point.*int64"):
+        ag.vjp(lambda x: (x > 0) * 1, np.ones(2))
+
+
+def test_hvp_with_a_non_scalar_f_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"hvp: f must return a scalar.*shape \(2,\)"):
+        ag.hvp(lambda x: x * 2)(np.ones(2), np.ones(2))
+
+
+def test_argnums_out_of_range_names_the_transform_for_every_transform():
+    f = lambda x: (x * x).sum()
+    for name, call in [("value_and_grad", lambda: ag.value_and_grad(f, argnums=3)(1.0)),
+                       ("jacobian", lambda: ag.jacobian(f, argnums=-2)(1.0)),
+                       ("hessian", lambda: ag.hessian(f, argnums=1)(1.0))]:
+        with pytest.raises(ValueError, match=rf"{name}: argnums asks for positional argument "
+                                             r"-?\d, but f was called with 1 positional"):
+            call()
+
+
+def test_argnums_out_of_range_with_keyword_arguments_says_keywords_are_not_differentiated():
+    with pytest.raises(ValueError, match=r"0 positional argument.*keyword arguments \(x\) are "
+                                         r"passed to f unchanged.*positionally"):
+        ag.grad(lambda x: (x * x).sum())(x=np.ones(2))
+
+
+def test_hvp_argnums_out_of_range_counts_v_apart_from_f_s_arguments():
+    # hvp(f)(x) forgot v: the one argument is taken as v, leaving f none.
+    with pytest.raises(ValueError, match=r"hvp: argnums asks for positional argument 0, but f "
+                                         r"was given 0 positional argument\(s\) \(hvp\(f\)\(\*args, "
+                                         r"v\): the last one, v, is the vector\)"):
+        ag.hvp(lambda x: (x * x).sum())(np.ones(2))
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("ab", r"the cotangent .*got str 'ab'"),
+    (RAGGED, r"the cotangent .*rectangular.*got list"),
+], ids=["str", "ragged"])
+def test_a_bad_cotangent_for_vjp_fn_says_what_was_given(bad, message):
+    _, vjp_fn = ag.vjp(lambda x: x * 2, np.ones(2))
+    with pytest.raises(TypeError, match=message):
+        vjp_fn(bad)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("ab", r"hvp: v .*got str 'ab'"),
+    (RAGGED, r"hvp: v .*rectangular.*got list"),
+], ids=["str", "ragged"])
+def test_a_bad_vector_for_hvp_says_what_was_given(bad, message):
+    with pytest.raises(TypeError, match=message):
+        ag.hvp(lambda x: (x * x).sum())(np.ones(2), bad)
