@@ -233,18 +233,30 @@ def _composed_cross_entropy(logits, target, kind, weight, ignore_index, reductio
         smooth = -sum(log_p if weight is None else log_p * weight_along_classes, axis=axis)
         per_position = (1 - smoothing) * per_position + (smoothing / classes) * smooth
     per_position = where(keep, per_position, 0)          # ignored positions: 0, and no gradient
-    return _reduce(per_position, reduction, target_weight[keep].sum(dtype=logits.dtype))
+    denominator = target_weight[keep].sum(dtype=fused.accumulator(logits.dtype))
+    return _reduce(per_position, reduction, denominator)
 
 
 def _reduce(per_position, reduction, denominator):
+    """The per-position losses summed (``"sum"``) or divided by ``denominator`` (``"mean"``).
+
+    Summed and divided in ``fused.accumulator`` of their dtype (float32 for float16, as
+    np.mean does: float16 overflows past 65,504), then cast back: the loss keeps the
+    logits' dtype, and the cast's VJP takes the gradient back to it as well.
+    """
     if reduction == "none":
         return per_position
+    dtype = per_position.dtype
+    wide = fused.accumulator(dtype)
+    if wide != dtype:
+        per_position = per_position.astype(wide)
     total = sum(per_position)
-    if reduction == "sum":
-        return total
-    if denominator == 0:  # nothing counted: NaN as in PyTorch (0/0), with a zero gradient
-        return total * np.nan
-    return total / denominator
+    if reduction == "mean":
+        if denominator == 0:  # nothing counted: NaN as in PyTorch (0/0), with a zero gradient
+            total = total * np.nan
+        else:
+            total = total / denominator
+    return total if wide == dtype else total.astype(dtype)
 
 
 def _fused_cross_entropy(logits, target, kind, weight, ignore_index, reduction, smoothing):

@@ -41,8 +41,17 @@ from autograd import tape
 from autograd.primitives import _as_tensor, _ones, describe, exp, scatter_add, sub, sum
 from autograd.tensor import Tensor
 
-__all__ = ["EffectiveTarget", "index_cross_entropy", "index_target", "probability_target",
-           "softmax_cross_entropy", "stable_shift"]
+__all__ = ["EffectiveTarget", "accumulator", "index_cross_entropy", "index_target",
+           "probability_target", "softmax_cross_entropy", "stable_shift"]
+
+
+def accumulator(dtype):
+    """The dtype in which to sum and divide values of floating ``dtype``: float32 for
+    float16, else ``dtype`` itself (np.mean's rule). float16 stops at 65,504, so a
+    float16 count or sum of more rows than that would be inf, and the mean NaN or 0.
+    """
+    dtype = np.dtype(dtype)
+    return np.dtype(np.float32) if dtype.itemsize < 4 else dtype
 
 
 def stable_shift(data, axis):
@@ -67,7 +76,7 @@ class EffectiveTarget(NamedTuple):
 
     keep: np.ndarray                    # (M,) bool: False where the target is ignored
     total: np.ndarray                   # (M,) sum_c Y~[m, c]
-    norm: object                        # denominator of "mean" (a NumPy scalar)
+    norm: object                        # denominator of "mean" (a float64 NumPy scalar)
     classes: Optional[np.ndarray] = None        # (M,) class per row (0 where ignored)
     class_weight: Optional[np.ndarray] = None   # (M,) Y~ at that class (0 where ignored)
     spread: Optional[np.ndarray] = None         # (C,) added to every kept row
@@ -79,7 +88,8 @@ def index_target(classes, num_classes, weight=None, ignore_index=-100, label_smo
     """``Y~`` for class indices (M,): ``(1-eps) w[y] onehot(y) + eps/C w``, 0 where ignored.
 
     ``norm`` is the sum of ``w[y]`` over kept rows (their count without ``weight``),
-    PyTorch's denominator for both the plain and the smoothing term.
+    PyTorch's denominator for both the plain and the smoothing term, in float64 (a
+    float16 count overflows past 65,504 rows).
 
     >>> index_target(np.array([2, -100]), 3).class_weight
     array([1., 0.])
@@ -89,7 +99,7 @@ def index_target(classes, num_classes, weight=None, ignore_index=-100, label_smo
     safe_classes = np.where(keep, classes, 0).astype(np.intp, copy=False)
     target_weight = keep.astype(dtype) if weight is None else np.where(keep, weight[safe_classes], 0)
     target_weight = target_weight.astype(dtype, copy=False)
-    norm = target_weight.sum(dtype=dtype)
+    norm = target_weight.sum(dtype=np.float64)
     class_weight = target_weight
     spread = None
     total = class_weight
@@ -103,7 +113,7 @@ def index_target(classes, num_classes, weight=None, ignore_index=-100, label_smo
 
 
 def probability_target(probabilities, weight=None, label_smoothing=0.0, dtype=np.float64):
-    """``Y~ = w * ((1-eps) y + eps/C)`` for probability targets (M, C); ``norm`` is M.
+    """``Y~ = w * ((1-eps) y + eps/C)`` for probability targets (M, C); ``norm`` is M (float64).
 
     >>> probability_target(np.array([[0.5, 0.5]])).total
     array([1.])
@@ -115,7 +125,7 @@ def probability_target(probabilities, weight=None, label_smoothing=0.0, dtype=np
         y = dtype.type(1 - label_smoothing) * y + dtype.type(label_smoothing / num_classes)
     if weight is not None:
         y = y * weight.astype(dtype, copy=False)
-    return EffectiveTarget(keep=np.ones(rows, bool), total=y.sum(axis=1), norm=dtype.type(rows),
+    return EffectiveTarget(keep=np.ones(rows, bool), total=y.sum(axis=1), norm=np.float64(rows),
                            dense=y)
 
 
@@ -155,9 +165,9 @@ def _sweep(z, target, row_factor=None):
         part = target if step >= rows else _rows_of(target, block)  # one block: as it is
         sums = None
         if direct and num_classes:
-            with np.errstate(over="ignore"):  # a large logit: inf, then the shifted way
+            with np.errstate(over="ignore"):  # a large logit or sum: inf, then the shifted way
                 np.exp(z[block], out=values)
-            sums = values.sum(axis=1)
+                sums = values.sum(axis=1)
             if low <= sums.min() and sums.max() <= high:  # False for NaN as well
                 dots = _target_dot(part, z[block], np.float64)
             else:
@@ -194,6 +204,8 @@ def _target_dot(target, shifted, dtype=None):
 
 
 def _reduced(row_losses, reduction, norm):
+    """The loss from the row losses (M,) and the ``"mean"`` denominator ``norm``, in their
+    own (wide) dtype: the caller casts the result to the logits' dtype."""
     if reduction == "none":
         return row_losses
     total = row_losses.sum()
@@ -211,7 +223,7 @@ def _row_factor(target, reduction, dtype):
         return keep
     if target.norm == 0:  # the loss is NaN; ignored rows still get exactly zero gradient
         return np.where(target.keep, np.nan, 0).astype(dtype)
-    return keep / target.norm
+    return (target.keep / target.norm).astype(dtype)  # 1/norm in float64, rounded once
 
 
 def softmax_cross_entropy(logits, target, reduction="mean"):
@@ -239,8 +251,9 @@ def softmax_cross_entropy(logits, target, reduction="mean"):
     # Only compute the gradient if a backward pass can ask for it.
     needs_gradient = tape.is_grad_enabled() and logits.requires_grad
     gradient, row_losses = _sweep(logits.data, target, row_factor if needs_gradient else None)
-    row_losses = np.where(target.keep, row_losses, 0).astype(dtype, copy=False)
-    data = _reduced(row_losses, reduction, target.norm)
+    # Reduced in float64 (the row losses' dtype), returned in the logits' dtype.
+    row_losses = np.where(target.keep, row_losses, 0)
+    data = _reduced(row_losses, reduction, target.norm).astype(dtype)
     saved = [gradient] if needs_gradient else []
 
     def softmax_cross_entropy_vjp(g, out, z):
@@ -298,7 +311,10 @@ def index_cross_entropy(logits, classes, reduction="mean", keep=None):
     class_axis = 0 if narrow else 1
     source = z.T.copy() if narrow else z   # narrow: a new C-ordered (C, M) array
     shift = np.maximum.reduce(source, axis=class_axis, keepdims=True)
-    if not math.isfinite(np.add.reduce(shift, axis=None)):  # a row with inf or NaN:
+    # shift - shift is 0 where the row maximum is finite and NaN where it is inf or NaN:
+    # its sum is NaN exactly when a row needs care, and cannot overflow (the maxima's own
+    # sum would, for 65,505 float16 rows).
+    if not math.isfinite(np.add.reduce(shift - shift, axis=None)):  # a row with inf or NaN:
         return softmax_cross_entropy(logits, general_target(), reduction)  # stable_shift's care
     # The buffer must be C-ordered whatever the logits' layout (z.T, z[::2], tanh(h.T)):
     # the flat target positions above count in C order, and ``flat`` must be a view, so
@@ -317,20 +333,23 @@ def index_cross_entropy(logits, classes, reduction="mean", keep=None):
     # logit gives p = 0, or an infinite loss if it is the target, as in the general path.
     log_sums = np.log(sums)
     kept = rows_count
+    wide = accumulator(z.dtype)            # sums over rows: float32 for float16
     if keep is None and reduction != "none":
         # log sums >= 0 and picked <= 0: the difference adds magnitudes, nothing cancels.
-        data = np.add.reduce(log_sums, axis=None) - np.add.reduce(picked)
+        data = np.add.reduce(log_sums, axis=None, dtype=wide) - np.add.reduce(picked, dtype=wide)
     else:
         row_losses = log_sums.reshape(-1)
         row_losses -= picked
         if keep is not None:
             row_losses = np.where(keep, row_losses, row_losses.dtype.type(0))
             kept = int(np.count_nonzero(keep))
-        data = row_losses if reduction == "none" else np.add.reduce(row_losses)
+        data = row_losses if reduction == "none" else np.add.reduce(row_losses, dtype=wide)
     # d(loss)/d(row loss): 1/kept for "mean", else 1; 0 on ignored rows.
     scale = 1 / kept if reduction == "mean" else 1
     if reduction == "mean":
-        data = data / kept                 # a Python int keeps the dtype
+        data = data / kept                 # a Python int keeps the (wide) dtype
+    if wide != z.dtype and reduction != "none":
+        data = data.astype(z.dtype)        # the loss in the logits' dtype
     saved = []
     if tape.is_grad_enabled() and logits.requires_grad:
         if keep is None:
@@ -381,9 +400,15 @@ def _scaled(gradient, g):
 
 
 def _gradient_in_place(buffer, row_sums, row_cotangent, target):
-    """Overwrite ``buffer`` (exp(z - max), rows of a block) with ``r * (p * total - Y~)``."""
+    """Overwrite ``buffer`` (exp(z - max), rows of a block) with ``r * (p * total - Y~)``.
+
+    The row factor ``r * total / sum`` is formed in at least float32: in float16 the
+    factor of a mean over many rows (1/70,000 divided by a row sum) is a subnormal with
+    only a bit or two left, and it would spoil every gradient entry of its row.
+    """
     if target.dense is None and target.spread is None:
-        buffer *= (row_cotangent * target.total / row_sums)[:, None]
+        wide = row_cotangent.astype(accumulator(row_cotangent.dtype), copy=False)
+        buffer *= (wide * target.total / row_sums)[:, None]
     else:
         buffer *= (target.total / row_sums)[:, None]   # p * total
         buffer -= target.dense if target.dense is not None else target.spread

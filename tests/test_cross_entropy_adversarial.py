@@ -366,3 +366,69 @@ def test_int8_reported_case():
     assert not x.grad[1].any()
     with pytest.raises(ValueError, match=r"target\[1\] = -1 "):
         ag.cross_entropy(logits, np.array([5, -1, 7], np.int8))
+
+
+# ---------------------------------------------------------------------------
+# float16: more rows than float16 can count
+# ---------------------------------------------------------------------------
+
+FLOAT16_CASES = {
+    # name: (logits shape, scale of the logits, options); 70,000 > 65,504, float16's max
+    "lean narrow": ((70000, 3), 1.0, {}),
+    "lean narrow, ignored rows": ((70000, 7), 1.0, {"ignore": True}),
+    "sweep, exp directly": ((70000, 40), 1.0, {}),
+    "sweep, shifted": ((70000, 40), 4.0, {}),
+    "weight": ((70000, 3), 1.0, {"weight": np.array([0.5, 1.0, 2.0], np.float16)}),
+    "label smoothing": ((70000, 3), 1.0, {"label_smoothing": 0.2}),
+    "probabilities": ((70000, 3), 1.0, {"probabilities": True}),
+    "k-dim": ((35000, 3, 2), 1.0, {}),
+}
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", FLOAT16_CASES)
+def test_float16_loss_over_more_rows_than_float16_can_count(name, reduction, fused):
+    """The mean of 70,000 float16 row losses: the count (and the sum of the losses, about
+    77,000) overflow float16, so both are formed in a wider type, as np.mean does, and
+    only the loss is returned in float16. Values and gradients against float64."""
+    shape, scale, options = FLOAT16_CASES[name]
+    options = dict(options)
+    rng = np.random.default_rng(5)
+    logits = (rng.standard_normal(shape) * scale).astype(np.float16)
+    positions = shape[:1] + shape[2:]
+    if options.pop("probabilities", False):
+        target = rng.dirichlet(np.ones(shape[1]), positions[0]).astype(np.float16)
+    else:
+        target = rng.integers(0, shape[1], positions)
+        if options.pop("ignore", False):
+            target[::3] = -100
+    x = ag.tensor(logits, requires_grad=True)
+    # No float16 overflow on the way; a sum of about 77,000 is inf in float16, rightly.
+    with np.errstate(over="ignore" if reduction == "sum" else "raise", invalid="raise"):
+        loss = ag.cross_entropy(x, target, reduction=reduction, fused=fused, **options)
+        loss.backward(None if loss.ndim == 0 else np.ones(loss.shape, np.float16))
+    expected_loss, expected_gradient = reference(logits, target, reduction=reduction, **options)
+    assert loss.dtype == np.float16 and x.grad.dtype == np.float16
+    # Tolerances from float16's unit roundoff u = 2**-11 (11 significant bits) and its
+    # subnormal spacing 2**-24. The gradient entries of the mean, about 1e-5, are
+    # subnormals: within a few spacings. Row losses and the "sum"/"none" gradients are
+    # float16 arithmetic on the shifted logits: within a few roundings of the operands.
+    u, subnormal = 2.0**-11, 2.0**-24
+    weight = options.get("weight")
+    largest_weight = 1.0 if weight is None else float(np.max(weight))
+    if reduction == "mean":
+        assert np.isfinite(loss.item())
+        np.testing.assert_allclose(loss.item(), expected_loss, rtol=4 * u)
+        np.testing.assert_allclose(x.grad, expected_gradient, rtol=0, atol=4 * subnormal)
+        return
+    if reduction == "sum":  # about 77,000: inf in float16, as the float64 sum cast to it
+        with np.errstate(over="ignore"):
+            np.testing.assert_array_equal(loss.data, np.float16(expected_loss))
+    else:
+        moved = np.moveaxis(logits.astype(np.float64), 1, -1)
+        operands = np.abs(moved - moved.max(axis=-1, keepdims=True)).max(axis=-1)
+        operands += np.log(shape[1]) + 1
+        np.testing.assert_array_less(np.abs(loss.data - expected_loss),
+                                     8 * u * largest_weight * operands)
+    np.testing.assert_allclose(x.grad, expected_gradient, rtol=0, atol=8 * u * largest_weight)
