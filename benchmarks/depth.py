@@ -21,6 +21,7 @@ from benchmarks import harness, report
 
 NAME = "depth"
 TARGET = 1.5
+REPEATS, QUICK_REPEATS = 5, 3  # samples at most: each is long (>= 1e5 nodes walked; quick 2e4)
 
 
 def build_chain(length, factor):
@@ -34,7 +35,7 @@ def build_chain(length, factor):
 def run(config):
     sizes = [10**3, 10**4, 10**5] if config.quick else [10**3, 10**4, 10**5, 10**6]
     nodes_per_sample = 20_000 if config.quick else 100_000
-    repeats = min(3, config.repeats) if config.quick else 5
+    repeats = min(QUICK_REPEATS if config.quick else REPEATS, config.repeats)
     factor = ag.tensor(1.0000001)  # shared constant, so each node is one recorded mul
     build_times = {}
 
@@ -100,7 +101,7 @@ def run(config):
     if config.quick:
         notes.append("quick mode stops at 1e5 nodes; the target is stated for 1e6 "
                      "(run without --quick)")
-    detail = ", ".join(f"{n:.0e}: {per_node[n]['median'] * 1e6:.2f} us/node" for n in sizes)
+    detail = ", ".join(f"{n:.0e}: {per_node[n]['median'] * 1e6:.2f} µs/node" for n in sizes)
     return {
         "suite": NAME,
         "description": "backward through a chain of n muls: cost per node (build untimed, "
@@ -113,8 +114,10 @@ def run(config):
                     harness.target_row(
                         f"stack {widest:,} vs {widths[0]:,}", "per-input backward cost ratio",
                         join_ratio, f"<= {TARGET:g}x", harness.check(join_ratio, TARGET),
-                        ", ".join(f"{n:,}: {per_input[n]['median'] * 1e6:.2f} us/input"
+                        ", ".join(f"{n:,}: {per_input[n]['median'] * 1e6:.2f} µs/input"
                                   for n in widths))],
         "notes": notes,
-        "plot_data": {"sizes": sizes, "per_node": [per_node[n]["median"] for n in sizes]},
+        "plot_data": {"sizes": sizes, "per_node": [per_node[n]["median"] for n in sizes],
+                      "widths": widths, "per_input": [per_input[n]["median"] for n in widths],
+                      "target": TARGET},
     }

@@ -118,7 +118,7 @@ def run(config):
     if "torch" in times:
         torch_ratio = harness.paired_ratio(times, "torch", "NumPy by hand")
         notes.append(f"torch / NumPy by hand = {torch_ratio:.2f}x")
-    detail = ", ".join(f"{name} {entry['median'] * 1e6:.0f} us" for name, entry in times.items())
+    detail = ", ".join(f"{name} {entry['median'] * 1e6:.0f} µs" for name, entry in times.items())
     case = f"batch {BATCH}, {'->'.join(map(str, SIZES))}, float32"
     return {
         "suite": NAME,

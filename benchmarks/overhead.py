@@ -64,7 +64,7 @@ def run(config):
     times = harness.compare_times(variants, config)
     torch_time = harness.median(times, "torch")
     value = harness.paired_ratio(times, "tapegrad", "NumPy by hand")
-    detail = ", ".join(f"{name} {entry['median'] * 1e6:.2f} us" for name, entry in times.items())
+    detail = ", ".join(f"{name} {entry['median'] * 1e6:.2f} µs" for name, entry in times.items())
     notes = [] if torch_time else ["torch not installed: its column is skipped"]
     if torch_time:
         notes.append(f"torch / NumPy by hand = "

@@ -1,4 +1,4 @@
-"""Turning suite results into the printed table, latest.md, latest.json and plots."""
+"""Turning suite results into the printed table and the ``<stem>.md`` / ``<stem>.json`` files."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import os
 def format_seconds(seconds):
     if seconds is None:
         return "-"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
         if seconds >= scale:
             return f"{seconds / scale:.3g} {unit}"
     return f"{seconds / 1e-9:.3g} ns"
@@ -79,8 +79,23 @@ def _markdown_table(header, rows):
 HEADLINE_HEADER = ["suite", "case", "measured", "value", "target", "status", "details"]
 
 
+def avx512(machine):
+    """'AVX-512', 'no AVX-512', 'AVX-512 (not used by NumPy)' or '' (unknown)."""
+    text = {True: "AVX-512", False: "no AVX-512"}.get(machine.get("avx512"), "")
+    simd = machine.get("numpy_simd")
+    if machine.get("avx512") and simd is not None and not any("512" in s or s == "X86_V4"
+                                                              for s in simd):
+        text += " (not used by NumPy)"
+    return text
+
+
+def _avx512(machine):
+    text = avx512(machine)
+    return f"; {text}" if text else ""
+
+
 def machine_line(machine):
-    return (f"{machine['date']}; {machine['platform']}; {machine['cpu']}; "
+    return (f"{machine['date']}; {machine['platform']}; {machine['cpu']}{_avx512(machine)}; "
             f"{machine['cpu_count']} CPUs; Python {machine['python']}; NumPy {machine['numpy']}"
             f"{'; ' + machine['blas'] if machine.get('blas') else ''}; torch {machine['torch']}; "
             f"micrograd {machine['micrograd']}; engine at {machine.get('engine', 'unknown')}")

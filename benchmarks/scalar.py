@@ -80,7 +80,7 @@ def run(config):
         notes.append("torch not installed: its column is skipped")
     elif theirs:
         notes.append(f"torch / micrograd = {harness.paired_ratio(times, 'torch', 'micrograd'):.1f}x")
-    detail = ", ".join(f"{name} {entry['median'] * 1e6:.1f} us" for name, entry in times.items())
+    detail = ", ".join(f"{name} {entry['median'] * 1e6:.1f} µs" for name, entry in times.items())
     return {
         "suite": NAME,
         "description": "micrograd README expression (a=-4, b=2) forward+backward on scalars.",

@@ -1,15 +1,18 @@
 """The benchmark harness runs end to end on a tiny configuration (no timing assertions)."""
 
 import json
-
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from benchmarks import __main__ as cli
-from benchmarks import harness
+from benchmarks import harness, plots
 
+ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--quick", "--repeats", "1", "--min-time", "0.0002"]
 
 
@@ -53,13 +56,119 @@ def test_writes_markdown_table_and_plots(tiny_run):
     for name in ("softmax_ce", "depth"):
         png = directory / f"quick-{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"![{name}](quick-{name}.png)" in markdown
 
 
-def test_prints_the_table(tiny_run, capsys):
+def test_prints_the_table_and_every_file_written(tiny_run, capsys):
     directory, _ = tiny_run
     cli.main(TINY + ["--suite", "overhead", "--output-dir", str(directory)])
     printed = capsys.readouterr().out
     assert "overhead" in printed and "target" in printed and "status" in printed
+    wrote = printed.splitlines()[-1]
+    for name in ("quick.json", "quick.md", "quick-softmax_ce.png", "quick-depth.png"):
+        assert str(directory / name) in wrote
+
+
+def test_softmax_ce_rows_carry_the_machine_limits(tiny_run):
+    """Every case has the np.exp-alone and one-pass rows and the ratios to them."""
+    directory, _ = tiny_run
+    suite = json.loads((directory / "quick.json").read_text())["suites"]["softmax_ce"]
+    assert {"np.exp alone", "one pass"} <= set(suite["columns"])
+    for row in suite["rows"]:
+        for name in ("composed / fused", "composed / exp alone", "fused / exp alone",
+                     "fused / one pass", "fused / NumPy", "fused mem / logits"):
+            assert row["ratios"][name] > 0, (row["case"], name)
+    (target,) = [row for row in suite["targets"] if row["metric"] == "composed / fused (time)"]
+    assert "composed / np.exp alone" in target["detail"] and "fused / one pass" in target["detail"]
+
+
+def test_machine_records_cpu_and_avx512():
+    machine = harness.machine_info()
+    assert machine["cpu"]
+    assert machine["avx512"] in (True, False, None)
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as cpuinfo:
+            assert machine["avx512"] == (" avx512f" in cpuinfo.read())
+
+
+def _tracked_results():
+    listing = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-s", "benchmarks/results"],
+                             capture_output=True, text=True)
+    if listing.returncode != 0:
+        pytest.skip("not a git checkout")  # a source tree without .git: nothing is tracked
+    return listing.stdout
+
+
+def test_default_run_writes_outside_the_committed_files():
+    """Without --output-dir a run goes to benchmarks/results/runs/, which git ignores, and
+    the committed results are the headline files alone."""
+    runs = ROOT / "benchmarks" / "results" / "runs"
+    assert cli.parse(TINY).output_dir == str(runs) == cli.RUNS_DIRECTORY
+    assert cli.parse([]).update_headline is False
+    tracked = _tracked_results()
+    for name in ("latest.json", "latest-softmax_ce.png"):
+        ignored = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "-q", str(runs / name)])
+        assert ignored.returncode == 0, f"benchmarks/results/runs/{name} is not ignored by git"
+    assert "runs/" not in tracked and "headline.json" in tracked
+
+
+def test_update_headline_writes_the_headline_files(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(cli, "RESULTS_DIRECTORY", str(tmp_path / "results"))
+    runs = tmp_path / "runs"
+    tiny_full = ["--repeats", "1", "--min-time", "0.0002", "--suite", "overhead"]
+    assert cli.main(tiny_full + ["--output-dir", str(runs), "--update-headline"]) == 0
+    headline = json.loads((tmp_path / "results" / "headline.json").read_text())
+    assert headline["mode"] == "full" and list(headline["suites"]) == ["overhead"]
+    assert (tmp_path / "results" / "headline.md").exists()
+    assert (runs / "latest.json").exists()
+    # A later run without the flag leaves the headline alone.
+    before = (tmp_path / "results" / "headline.json").read_bytes()
+    assert cli.main(tiny_full + ["--output-dir", str(runs)]) == 0
+    assert (tmp_path / "results" / "headline.json").read_bytes() == before
+    capsys.readouterr()
+
+
+def test_update_headline_refuses_a_quick_run(capsys):
+    with pytest.raises(SystemExit):
+        cli.parse(["--quick", "--update-headline"])
+    assert "--update-headline takes a full run" in capsys.readouterr().err
+
+
+def test_help_states_the_harness_sample_counts(capsys):
+    with pytest.raises(SystemExit):
+        cli.parse(["--help"])
+    printed = " ".join(capsys.readouterr().out.split())
+    full, quick = harness.Config.for_mode(False), harness.Config.for_mode(True)
+    assert f"default {full.repeats}; --quick {quick.repeats}" in printed
+    assert "benchmarks/results/runs" in printed and "--update-headline" in printed
+
+
+def test_benchmarks_readme_states_the_harness_sample_counts():
+    text = " ".join((ROOT / "benchmarks" / "README.md").read_text().split())
+    full, quick = harness.Config.for_mode(False), harness.Config.for_mode(True)
+    assert f"{full.repeats} samples ({quick.repeats} in `--quick`)" in text
+    assert "results/runs/" in text and "headline" in text and ".png" in text
+
+
+def test_plots_draw_every_panel_from_a_full_shaped_suite(tmp_path):
+    """Both dtypes and every shape of a full run reach the figure (drawn, not just saved)."""
+    rows = []
+    for dtype in ("float32", "float64"):
+        for shape in ([128, 10], [4096, 1000]):
+            times = {name: {"median": 1e-3 * (i + 1)} for i, name in
+                     enumerate(["fused", "composed", "np.exp alone", "one pass"])}
+            rows.append({"case": f"{shape[0]}x{shape[1]} {dtype}", "shape": shape, "dtype": dtype,
+                         "logits_bytes": shape[0] * shape[1] * 4, "times": times,
+                         "memory": {"fused": 100, "composed": 600},
+                         "ratios": {"composed / fused": 2.0, "composed / exp alone": 2.0 / 3}})
+    suite = {"rows": rows, "columns": ["fused", "composed", "np.exp alone", "one pass"],
+             "plot_data": {"target_case": "4096x1000 float32", "faster_than_composed": 3.0,
+                           "memory_limit": 2.0}}
+    notes, paths = plots.draw({"softmax_ce": suite}, str(tmp_path), "t",
+                              {"cpu": "Test CPU", "avx512": True, "cpu_count": 2})
+    assert notes == [] and paths == [str(tmp_path / "t-softmax_ce.png")]
+    assert (tmp_path / "t-softmax_ce.png").read_bytes()[:4] == b"\x89PNG"
+    assert plots.machine_caption({"cpu": "Test CPU", "avx512": False}) == "Test CPU, no AVX-512"
 
 
 def test_running_one_suite_keeps_the_others(tiny_run):
