@@ -148,9 +148,13 @@ def _sweep(z, target, row_factor=None):
     Class-index targets without label smoothing take ``exp(z)`` as it is when every row
     sum of the block lies in [sqrt(tiny), sqrt(max)] of the dtype (row maxima within
     about ±43 in float32): that skips the pass finding the row maxima and the pass
-    subtracting them. Its loss is formed in float64, so ``log(sum) - z[target]`` loses
-    nothing to cancellation. Any other block (or target) is shifted by its row maxima
-    first (``stable_shift``), which keeps exp finite for any logits.
+    subtracting them (``_direct_losses`` forms the loss). Any other block (or target) is
+    shifted by its row maxima first (``stable_shift``), which keeps exp finite for any
+    logits.
+
+    No row loss of a target ``Y~ >= 0`` comes out below 0: shifted, ``total * log(sum)``
+    is >= 0 (the row maximum adds exp(0) = 1 to the sum) and ``dot`` <= 0, so nothing
+    cancels; directly, ``-log p`` is clamped at 0 before it is weighted.
     """
     rows, num_classes = z.shape
     buffer = np.empty(z.shape, z.dtype)  # C order: a block of rows is contiguous in cache
@@ -169,7 +173,7 @@ def _sweep(z, target, row_factor=None):
                 np.exp(z[block], out=values)
                 sums = values.sum(axis=1)
             if low <= sums.min() and sums.max() <= high:  # False for NaN as well
-                dots = _target_dot(part, z[block], np.float64)
+                losses[block] = _direct_losses(part, z[block], values, sums)
             else:
                 sums = None
         if sums is None:
@@ -177,7 +181,7 @@ def _sweep(z, target, row_factor=None):
             dots = _target_dot(part, values)
             np.exp(values, out=values)
             sums = values.sum(axis=1)
-        losses[block] = part.total * np.log(sums, dtype=np.float64) - dots
+            losses[block] = part.total * np.log(sums, dtype=np.float64) - dots
         if row_factor is not None:
             _gradient_in_place(values, sums, row_factor[block], part)
     return buffer, losses
@@ -190,14 +194,40 @@ def _rows_of(target, block):
                               if getattr(target, name) is not None})
 
 
-def _target_dot(target, shifted, dtype=None):
-    """sum_c Y~[m, c] * shifted[m, c] for every row, without building Y~ (index targets:
-    the picked values in ``dtype`` if given)."""
+def _direct_losses(target, z, exponentials, sums):
+    """Row losses ``w[y] * -log p[y]`` (M,) in float64 for a block of logits z (M, C)
+    exponentiated without a shift: ``exponentials`` = exp(z) and ``sums`` its row sums,
+    both rounded in z's dtype.
+
+    ``-log p[y]`` is ``log(sum) - log(exp(z[y]))``, with the same rounded ``exp(z[y])``
+    that went into the sum. In a confident row it is most of the sum, and its rounding
+    error (up to an ulp) would otherwise stay in ``log(sum) - z[y]``, which is why that
+    came out below 0 for about half of such float32 rows. This way the error cancels, the
+    result is as accurate as the shifted form's, and since the rounded sum of non-negative
+    terms is at least each of them, it cannot go below 0 (clamped as well, for a libm
+    whose log were not monotonic). Where exp(z[y]) is not a normal number (z[y] far below
+    the row's maximum), its rounding is coarse; the loss there is large and ``z[y]``
+    itself is used. Formed in float64, the difference loses nothing more to cancellation.
+    """
+    rows = np.arange(len(z))
+    picked = z[rows, target.classes].astype(np.float64)
+    exp_picked = exponentials[rows, target.classes]
+    tiny = np.finfo(z.dtype).tiny
+    log_picked = np.log(np.maximum(exp_picked, tiny), dtype=np.float64)
+    log_picked = np.where(exp_picked >= tiny, log_picked, picked)
+    nll = np.log(sums, dtype=np.float64) - log_picked
+    np.maximum(nll, 0, out=nll)
+    nll = np.where(target.keep, nll, 0)  # an ignored row adds nothing, even next to -inf
+    return target.class_weight * nll
+
+
+def _target_dot(target, shifted):
+    """sum_c Y~[m, c] * shifted[m, c] for every row, without building Y~."""
     if target.dense is not None:
         dot = np.einsum("mc,mc->m", target.dense, shifted)
     else:
         picked = shifted[np.arange(len(shifted)), target.classes]
-        dot = target.class_weight * (picked if dtype is None else picked.astype(dtype))
+        dot = target.class_weight * picked
         if target.spread is not None:
             dot += shifted @ target.spread
     return np.where(target.keep, dot, 0)  # an ignored row adds nothing, even next to -inf

@@ -432,3 +432,99 @@ def test_float16_loss_over_more_rows_than_float16_can_count(name, reduction, fus
         np.testing.assert_array_less(np.abs(loss.data - expected_loss),
                                      8 * u * largest_weight * operands)
     np.testing.assert_allclose(x.grad, expected_gradient, rtol=0, atol=8 * u * largest_weight)
+
+
+# ---------------------------------------------------------------------------
+# Confident rows: a loss -log p is never negative
+# ---------------------------------------------------------------------------
+
+CONFIDENT_PATHS = ("narrow", "wide", "sweep", "weights", "ignore_index", "k-dim", "smoothing",
+                   "probabilities")
+
+
+@st.composite
+def confident_cases(draw, path):
+    """(logits, target, options, block_bytes): rows whose target logit leads the others by
+    a drawn margin, so p[target] is within a few ulps of 1 and the loss is tiny. The
+    margins stay where the sweep exponentiates blocks directly (row sums below
+    sqrt(max): about 43 in float32), and sometimes go beyond (shifted blocks)."""
+    dtype = np.dtype(draw(st.sampled_from([np.float32, np.float64])))
+    rows = draw(st.integers(1, 64))
+    if path == "narrow":
+        classes = draw(st.integers(2, fused_module._NARROW_CLASSES))
+    elif path == "wide":
+        classes = draw(st.integers(fused_module._NARROW_CLASSES + 1, 80))
+    else:
+        classes = draw(st.integers(2, 60))
+    direct_limit = 40.0 if dtype == np.float32 else 300.0
+    margin = draw(st.floats(5.0, direct_limit) | st.floats(direct_limit, 2 * direct_limit))
+    shape = (rows, classes, 2) if path == "k-dim" else (rows, classes)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    logits = rng.uniform(-3, 3, shape)
+    positions = shape[:1] + shape[2:]
+    target = rng.integers(0, classes, positions)
+    np.put_along_axis(logits, np.expand_dims(target, 1),
+                      np.take_along_axis(logits, np.expand_dims(target, 1), 1) + margin, 1)
+    logits = logits.astype(dtype)
+    options = {}
+    if path == "weights":
+        options["weight"] = rng.uniform(0, 3, classes).astype(dtype)
+    if path == "ignore_index":
+        target[1::3] = -100  # never every row: "mean" over nothing is NaN
+    if path == "smoothing":
+        options["label_smoothing"] = draw(st.sampled_from([1e-6, 0.01, 0.5]))
+    if path == "probabilities":
+        target = np.moveaxis(np.eye(classes, dtype=dtype)[target], -1, 1)
+    block_bytes = None
+    if path == "sweep":
+        block_bytes = draw(st.sampled_from([1, 64 * dtype.itemsize, 1000]))
+    elif path not in ("narrow", "wide"):
+        block_bytes = draw(st.sampled_from([None, 64 * dtype.itemsize]))
+    return logits, target, options, block_bytes
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
+@pytest.mark.parametrize("path", CONFIDENT_PATHS)
+@given(data=st.data())
+def test_confident_losses_are_never_negative(path, fused, data):
+    """Every row loss (reduction="none") is >= 0, and so are "mean" and "sum"; each row
+    loss is as close to the float64 one as the dtype allows: a few units of round-off u
+    of the logits' magnitude (log of a rounded row sum, z - max). The direct exp(z) of
+    the blocked sweep used to give log(sum) - z[target] < 0 for about half such rows."""
+    logits, target, options, block_bytes = data.draw(confident_cases(path))
+    u = np.finfo(logits.dtype).eps / 2
+    x = ag.tensor(logits)
+    rows = cross_entropy_with_blocks(x, target, {**options, "reduction": "none"}, block_bytes,
+                                     fused).data
+    assert rows.dtype == logits.dtype
+    assert (rows >= 0).all(), f"negative row losses: {rows[rows < 0]}"
+    exact = reference(logits, target, reduction="none", **options)[0]
+    largest_weight = float(np.max(options.get("weight", 1.0)))
+    # -log p of any class is at most 2 max|z| + log C: the size of what is rounded.
+    scale = 1 + 2 * np.abs(logits).max(axis=1).astype(np.float64) + np.log(logits.shape[1])
+    row_bound = 16 * u * largest_weight * scale
+    np.testing.assert_array_less(np.abs(rows - exact), row_bound)
+    for reduction, bound in (("mean", 16 * u * scale.max()), ("sum", row_bound.sum())):
+        value = cross_entropy_with_blocks(x, target, {**options, "reduction": reduction},
+                                          block_bytes, fused).item()
+        assert value >= 0
+        expected = reference(logits, target, reduction=reduction, **options)[0]
+        assert abs(value - expected) <= bound  # a weighted mean of the rows' -log p
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
+def test_confident_float32_reported_case(fused):
+    """The report: 8192 x 40 float32 (over the block size: the blocked sweep), confident
+    rows. The mean was -1.2e-8, with 60% of the rows negative."""
+    rng = np.random.default_rng(3)
+    logits = rng.standard_normal((8192, 40))
+    target = rng.integers(0, 40, 8192)
+    logits[np.arange(8192), target] += 25
+    logits = logits.astype(np.float32)
+    rows = ag.cross_entropy(logits, target, reduction="none", fused=fused).data
+    mean = ag.cross_entropy(logits, target, fused=fused).item()
+    assert (rows >= 0).all() and mean >= 0
+    exact = reference(logits, target)[0]
+    composed = ag.cross_entropy(logits, target, fused=False).item()
+    # no less accurate than the composed float32 loss (which never goes below 0)
+    assert abs(mean - exact) <= abs(composed - exact) + 4 * 2.0**-24 * exact
