@@ -7,6 +7,8 @@
     x.grad
 """
 
+from autograd import _installation  # HIPS autograd shares the name: refuse a mixed folder
+_installation.check()
 from autograd.tape import enable_grad, is_grad_enabled, no_grad
 from autograd.tensor import Tensor, tensor
 from autograd.primitives import (
