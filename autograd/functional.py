@@ -36,6 +36,35 @@ def _floating(x):
     return x
 
 
+def _checked_axis(op, x, axis):
+    """``axis`` of a reduction over the Tensor ``x`` as NumPy reads it, or an error in the
+    user's terms naming ``op``, the axis and the shape (not NumPy's, from deep inside).
+
+    ``axis`` is None, an int in [-ndim, ndim) or a tuple of distinct such ints. A 0-d
+    ``x`` takes the int 0 or -1, as NumPy's reductions do (``np.sum(np.float64(2.5),
+    axis=0)``; PyTorch's softmax of a 0-d tensor takes dim 0 or -1 as well), and no tuple
+    (``np.sum(np.float64(2.5), axis=(0,))`` is an AxisError); for a 0-d ``x`` the int
+    means all of it, so it is returned as None.
+    """
+    if axis is None:
+        return None
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    if any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in axes):
+        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r:.60}")
+    ndim = x.ndim
+    if ndim == 0 and not isinstance(axis, tuple) and axis in (0, -1):
+        return None
+    if not all(-ndim <= a < ndim for a in axes):
+        expected = ("None, 0 or -1 (no tuple)" if ndim == 0 else
+                    f"None or axes in [-{ndim}, {ndim})")
+        raise np.exceptions.AxisError(
+            f"{op}: axis {axis!r} is out of range for a tensor of shape {x.shape} "
+            f"({ndim} dimension{'' if ndim == 1 else 's'}): expected {expected}")
+    if len({int(a) % ndim for a in axes}) < len(axes):
+        raise ValueError(f"{op}: axis {axis!r} repeats an axis of a tensor of shape {x.shape}")
+    return axis
+
+
 def _shifted(x, axis):
     """x minus its maximum along ``axis``, the maximum taken as a constant (keepdims shape)."""
     shift = fused.stable_shift(x.data, axis)
@@ -54,6 +83,7 @@ def softmax(x, axis=-1):
     array([[0.09 , 0.245, 0.665]])
     """
     x = _floating(x)
+    axis = _checked_axis("softmax", x, axis)
     shifted, _ = _shifted(x, axis)
     unnormalised = exp(shifted)
     return unnormalised / sum(unnormalised, axis=axis, keepdims=True)
@@ -70,6 +100,7 @@ def log_softmax(x, axis=-1):
     array([-10000.,      0.])
     """
     x = _floating(x)
+    axis = _checked_axis("log_softmax", x, axis)
     shifted, _ = _shifted(x, axis)
     return shifted - log(sum(exp(shifted), axis=axis, keepdims=True))
 
@@ -86,6 +117,7 @@ def logsumexp(x, axis=-1, keepdims=False):
     array([1000.6931])
     """
     x = _floating(x)
+    axis = _checked_axis("logsumexp", x, axis)
     shifted, shift = _shifted(x, axis)
     total = sum(exp(shifted), axis=axis, keepdims=keepdims)
     return log(total) + Tensor._constant(shift.reshape(total.shape))

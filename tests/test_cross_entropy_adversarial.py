@@ -528,3 +528,75 @@ def test_confident_float32_reported_case(fused):
     composed = ag.cross_entropy(logits, target, fused=False).item()
     # no less accurate than the composed float32 loss (which never goes below 0)
     assert abs(mean - exact) <= abs(composed - exact) + 4 * 2.0**-24 * exact
+
+
+# ---------------------------------------------------------------------------
+# softmax, log_softmax, logsumexp: the axis
+# ---------------------------------------------------------------------------
+
+SOFTMAX_OPS = {"softmax": ag.softmax, "log_softmax": ag.log_softmax, "logsumexp": ag.logsumexp}
+BAD_AXES = [((2, 3), 2), ((2, 3), -3), ((2, 3), 5), ((2, 3), (0, 2)), ((4,), 1), ((4,), -2),
+            ((2, 3, 4), 3), ((), 1), ((), -2), ((), (0,))]
+
+
+@pytest.mark.parametrize("shape, axis", BAD_AXES)
+@pytest.mark.parametrize("name", SOFTMAX_OPS)
+def test_out_of_range_axis_names_the_op_the_axis_and_the_shape(name, shape, axis):
+    """An AxisError (a ValueError and IndexError, as NumPy's) in our words, not NumPy's
+    from deep inside fromnumeric. A 0-d tensor has no axis to name in a tuple, as in
+    np.sum(np.float64(1), axis=(0,))."""
+    x = ag.tensor(np.ones(shape), requires_grad=True)
+    with pytest.raises(np.exceptions.AxisError) as raised:
+        SOFTMAX_OPS[name](x, axis=axis)
+    message = str(raised.value)
+    assert message.startswith(f"{name}: ")
+    assert repr(axis) in message and str(shape) in message
+    assert "out of bounds for array of dimension" not in message  # NumPy's wording
+
+
+@pytest.mark.parametrize("axis", [1.0, "0", [0], True, (0, 1.5)])
+@pytest.mark.parametrize("name", SOFTMAX_OPS)
+def test_axis_of_the_wrong_type_names_the_op(name, axis):
+    with pytest.raises(TypeError, match=rf"^{name}: axis must be"):
+        SOFTMAX_OPS[name](ag.tensor(np.ones((2, 3))), axis=axis)
+
+
+@pytest.mark.parametrize("name", SOFTMAX_OPS)
+def test_repeated_axis_names_the_op(name):
+    with pytest.raises(ValueError, match=rf"^{name}: axis \(1, -1\) .*repeat"):
+        SOFTMAX_OPS[name](ag.tensor(np.ones((2, 3))), axis=(1, -1))
+
+
+ZERO_D = {  # value and gradient at x = 2.5, for axis 0 and -1 as for axis=None
+    "softmax": (1.0, 0.0),       # exp(x) / exp(x)
+    "log_softmax": (0.0, 0.0),   # x - x
+    "logsumexp": (2.5, 1.0),     # log(exp(x))
+}
+
+
+@pytest.mark.parametrize("axis", [0, -1, None])
+@pytest.mark.parametrize("name", SOFTMAX_OPS)
+def test_zero_dimensional_input_with_axis_0_or_minus_1(name, axis):
+    """NumPy's reductions take axis 0 and -1 on a 0-d array (np.sum(np.float64(2.5),
+    axis=0) is 2.5), and so does PyTorch (torch.softmax(tensor(2.5), dim=0) is 1): the
+    softmax of a single number is 1, its log 0, its logsumexp the number. 0-d result."""
+    x = ag.tensor(2.5, requires_grad=True)
+    kwargs = {"keepdims": True} if name == "logsumexp" else {}
+    out = SOFTMAX_OPS[name](x, axis=axis, **kwargs)
+    value, gradient = ZERO_D[name]
+    assert out.shape == () and out.item() == value
+    out.backward()
+    assert x.grad.shape == () and x.grad == gradient
+
+
+@pytest.mark.parametrize("axis", [0, -1])
+@pytest.mark.parametrize("name", SOFTMAX_OPS)
+def test_zero_dimensional_input_matches_torch(name, axis):
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(2.5, dtype=torch.float64, requires_grad=True)
+    expected = getattr(torch, name)(t, axis)
+    expected.backward()
+    x = ag.tensor(2.5, requires_grad=True)
+    out = SOFTMAX_OPS[name](x, axis=axis)
+    out.backward()
+    assert out.item() == expected.item() and x.grad == t.grad.item()
