@@ -11,11 +11,11 @@ from autograd import _installation  # HIPS autograd shares the name: refuse a mi
 _installation.check()
 from autograd.tape import enable_grad, is_grad_enabled, no_grad
 from autograd.tensor import Tensor, tensor
-from autograd.primitives import (
-    abs, add, broadcast_to, clip, concatenate, div, exp, expand_dims, getitem, log, matmul,
-    max, maximum, mean, min, minimum, mul, neg, pow, relu, reshape, sigmoid, sqrt, squeeze,
-    stack, sub, sum, swapaxes, tanh, transpose, where,
-)
+from autograd import registry as _registry
+
+# Every registered primitive (and composed or constant function) is ``ag.<name>``: the
+# registry is the one list of them (see autograd/registry.py).
+globals().update(_registry.exports())
 from autograd.functional import cross_entropy, log_softmax, logsumexp, softmax
 from autograd.transforms import grad, hessian, hvp, jacobian, value_and_grad, vjp
 from autograd import nn, optim, viz

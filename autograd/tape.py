@@ -27,7 +27,6 @@ import functools
 import inspect
 import itertools
 import operator
-import sys
 import threading
 import weakref
 from heapq import heappop, heappush
@@ -343,18 +342,20 @@ def backward(output, grad=None, retain_graph=False, create_graph=False):
     # lets other threads run in the middle of it (two backward passes into one shared
     # parameter would lose updates). Uncontended, it costs one acquire per backward.
     with _accumulate_lock:
+        adopted = set()  # ids of the arrays given to leaves in this pass
         while cotangents:  # only leaves are left
             leaf, g = cotangents.popitem()
-            # Adopt the cotangent as .grad without a copy only if nothing else can see it: an
-            # ndarray owning writeable memory that only this frame refers to. A cotangent two
-            # leaves share (a + b hands both the same array), a view, the user's seed, or an
-            # array a retained VJP still holds has more references, and is copied.
-            if not create_graph and not (
-                type(g) is np.ndarray
-                and sys.getrefcount(g) == _REFERENCES_WHEN_ALONE
-                and g.dtype == leaf._data.dtype
-                and _owns_writeable_memory(g.flags)
-            ):
+            # Adopt the cotangent as .grad without a copy only if nothing else can hold it:
+            # a plain ndarray that owns writeable memory (so not a view of anything), is not
+            # the caller's seed and was not given to another leaf already (a + b hands both
+            # operands the same array). Built-in VJPs return new arrays, views or the
+            # cotangent they were given; users' VJPs (autograd.extend) return copies.
+            if create_graph:
+                pass
+            elif (type(g) is np.ndarray and g is not seed and id(g) not in adopted
+                  and g.dtype == leaf._data.dtype and _owns_writeable_memory(g.flags)):
+                adopted.add(id(g))
+            else:
                 g = np.array(g, dtype=leaf.dtype)
             leaf._grad = g if leaf._grad is None else leaf._grad + g
 
@@ -364,14 +365,6 @@ _accumulate_lock = threading.Lock()
 
 def _owns_writeable_memory(flags):
     return flags.owndata and flags.writeable
-
-
-def _count_references_when_alone():
-    g = np.empty(1)  # held by this frame's variable only, as in backward()
-    return sys.getrefcount(g)
-
-
-_REFERENCES_WHEN_ALONE = _count_references_when_alone()
 
 
 def gradients(output, inputs, grad=None, retain_graph=False, create_graph=False):

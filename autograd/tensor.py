@@ -12,7 +12,7 @@ from autograd import tape
 
 _grad_mode, _next_sequence_number = tape._mode, tape.next_sequence_number
 
-__all__ = ["Tensor", "tensor", "numeric_array"]
+__all__ = ["Tensor", "tensor", "numeric_array", "record", "constant"]
 
 
 def _check_can_require_grad(dtype):
@@ -146,49 +146,11 @@ class Tensor:
             _check_can_require_grad(array.dtype)
         # 0-d data is kept as a NumPy scalar, as NumPy's own 0-d results are: scalar
         # arithmetic is several times faster than 0-d array arithmetic.
-        self._data = array[()] if array.ndim == 0 else array
-        self._grad = None
-        self.requires_grad = bool(requires_grad)
-        self._parents = ()
-        self._vjps = None
-        self._seq = -1
-        self._op = None
-        self._version = -1
-
-    @classmethod
-    def _from_op(cls, data, parents, vjps, op):
-        """The output of a primitive; the one place that decides whether it is recorded."""
-        if _grad_mode.enabled:
-            for parent in parents:
-                if parent.requires_grad:
-                    out = cls.__new__(cls)
-                    out._data = data
-                    out._grad = None
-                    out.requires_grad = True
-                    out._parents = parents
-                    out._vjps = vjps
-                    out._seq = _next_sequence_number()
-                    out._op = op
-                    out._version = -1
-                    return out
-        return cls._constant(data)
+        _fill(self, array[()] if array.ndim == 0 else array, bool(requires_grad), (), None, -1,
+              None)
 
     # The one conversion of user values (tape.py converts backward's grad with it too).
     _numeric_array = staticmethod(numeric_array)
-
-    @classmethod
-    def _constant(cls, data):
-        """Wrap an array or NumPy scalar without copying; never requires grad."""
-        out = cls.__new__(cls)
-        out._data = data
-        out._grad = None
-        out.requires_grad = False
-        out._parents = ()
-        out._vjps = None
-        out._seq = -1
-        out._op = None
-        out._version = -1
-        return out
 
     # -- array attributes ---------------------------------------------------
     @property
@@ -263,14 +225,10 @@ class Tensor:
         return np.asarray(self._data, dtype=dtype)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        from autograd import primitives
-
-        return primitives.dispatch_ufunc(ufunc, method, inputs, kwargs)
+        return _dispatch.ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, function, types, args, kwargs):
-        from autograd import primitives
-
-        return primitives.dispatch_function(function, args, kwargs)
+        return _dispatch.function(function, args, kwargs)
 
     def item(self):
         """The single element as a Python number."""
@@ -281,11 +239,27 @@ class Tensor:
         return np.asarray(self._data)
 
     def tolist(self):
+        """The data as (nested) Python lists of numbers; a number for a 0-d tensor."""
         return np.asarray(self._data).tolist()
 
     def detach(self):
-        """A tensor sharing this one's data, cut from the tape."""
-        return Tensor._constant(self._data)
+        """A tensor sharing this one's data, cut from the tape (a write through either
+        one's ``.data`` is seen by graphs that saved the other)."""
+        return constant(self._data)
+
+    def argmax(self, axis=None):
+        """Indices of the maxima along ``axis`` (a plain int array: no gradient)."""
+        return np.argmax(self._data, axis=axis)
+
+    def argmin(self, axis=None):
+        """Indices of the minima along ``axis`` (a plain int array: no gradient)."""
+        return np.argmin(self._data, axis=axis)
+
+    def __setitem__(self, index, value):
+        raise TypeError(
+            "Tensors do not support item assignment (it would silently change saved values); "
+            "build a new tensor with ag.where / ag.concatenate, or write to x.data outside any "
+            "graph")
 
     # -- autograd -------------------------------------------------------------
     def backward(self, grad=None, retain_graph=False, create_graph=False):
@@ -314,6 +288,46 @@ class Tensor:
         return f"Tensor({body}, {', '.join(extras)})"
 
 
+def _fill(out, data, requires_grad, parents, vjps, seq, op):
+    """Set every slot of a new tensor (the one place that lists them)."""
+    out._data = data
+    out._grad = None
+    out.requires_grad = requires_grad
+    out._parents = parents
+    out._vjps = vjps
+    out._seq = seq
+    out._op = op
+    out._version = -1
+    return out
+
+
+_new = Tensor.__new__
+
+
+def record(data, parents, vjps, op):
+    """The output of a primitive: the one place that decides whether it is recorded.
+
+    ``data`` is the forward's result, ``parents`` the input Tensors, ``vjps`` one VJP per
+    parent (``vjp(g, out, *inputs)``, see tape.py) or a ``tape.JointVJP``, ``op`` the name
+    the tape and errors show. Recorded (a node on the tape) when grad mode is on and some
+    parent requires grad; otherwise a constant.
+    """
+    if _grad_mode.enabled:
+        for parent in parents:
+            if parent.requires_grad:
+                return _fill(_new(Tensor), data, True, parents, vjps, _next_sequence_number(), op)
+    return _fill(_new(Tensor), data, False, (), None, -1, None)
+
+
+def constant(data):
+    """Wrap an array or NumPy scalar as a Tensor without copying; never requires grad."""
+    return _fill(_new(Tensor), data, False, (), None, -1, None)
+
+
+Tensor._from_op = staticmethod(record)      # the names the rest of the package uses
+Tensor._constant = staticmethod(constant)
+
+
 def tensor(data, requires_grad=False, dtype=None) -> Tensor:
     """Create a tensor from a number, a (nested) list or an ndarray; the data is copied.
 
@@ -322,7 +336,8 @@ def tensor(data, requires_grad=False, dtype=None) -> Tensor:
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-# Operators and methods: each one is a primitive (or a composition) from primitives.py.
-from autograd import primitives as _p  # noqa: E402  (primitives needs the class above)
+# NumPy calls on Tensors, operators and methods: each goes to a registered primitive
+# (primitives.py); dispatch.py builds the tables from the registry and binds the methods.
+from autograd import dispatch as _dispatch  # noqa: E402  (it needs the class above)
 
-_p.bind_methods(Tensor)
+_dispatch.bind(Tensor)
