@@ -1,12 +1,15 @@
-"""Every notebook in notebooks/ runs from top to bottom without an error.
+"""Every notebook in notebooks/ runs from top to bottom, and shows what its text claims.
 
 The notebooks derive results and check them numerically (their own cells compare
-against the engine), so executing them is the test. They run in a fresh python3
-kernel with notebooks/ as the working directory, are never written back, and write
-no files outside a temporary directory.
+against the engine), so executing them is most of the test. On top of that, the cells
+whose output *is* the point are checked, both as committed and as they come out of a
+fresh run: they are tagged in the notebook (cell metadata "tags") and each tag has a
+check below. They run in a fresh python3 kernel with notebooks/ as the working
+directory, are never written back, and write no files outside a temporary directory.
 """
 
 import pathlib
+import re
 
 import nbformat
 import pytest
@@ -15,6 +18,68 @@ from nbclient.exceptions import CellExecutionError
 
 NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
+
+
+def _text(cell):
+    """Everything a code cell printed or displayed as text."""
+    parts = []
+    for output in cell.outputs:
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif output.output_type in ("execute_result", "display_data"):
+            parts.append(output.data.get("text/plain", "") + "\n")
+    return "".join(parts)
+
+
+def _images(cell):
+    return [output for output in cell.outputs if output.output_type == "display_data"
+            and "image/png" in output.data]
+
+
+def check_counterexample(cell):
+    """Notebook 3: Hypothesis found an input on which the buggy VJP fails, and the cell
+    printed that input (not an empty line)."""
+    text = _text(cell)
+    assert "Hypothesis found a counterexample:" in text, text
+    match = re.search(r"x = (array\(.+?\))\n", text, re.S)
+    assert match and re.search(r"\d", match[1]), f"no counterexample printed:\n{text}"
+    assert "gradcheck failed:" in text and "analytic" in text and "numeric" in text, text
+    assert "the buggy VJP still fails on it: True" in text, text
+
+
+def check_benchmark_chart(cell):
+    """Notebook 1: the committed softmax_ce results were found and drawn."""
+    text = _text(cell)
+    assert "No full softmax_ce results" not in text
+    assert len(_images(cell)) == 1, "the chart was not drawn"
+    cases = re.findall(r"^(\d+x\d+ float(?:32|64)) +composed / fused = (\d+\.\d+)", text, re.M)
+    assert len(cases) == 8 and all(float(ratio) > 0 for _, ratio in cases), text
+
+
+def check_timing(cell):
+    """Notebook 1: the quick timing printed every batch size and drew its two panels."""
+    text = _text(cell)
+    for n in (16, 64, 256, 1024, 4096):
+        assert re.search(rf"N = +{n}: fused .* composed / fused = +\d", text), text
+    assert len(_images(cell)) == 1
+
+
+CHECKS = {
+    "03_the_tape.ipynb": {"counterexample": check_counterexample},
+    "01_softmax_cross_entropy.ipynb": {"benchmark-chart": check_benchmark_chart,
+                                       "timing": check_timing},
+}
+
+
+def _tagged(notebook, tag):
+    return [cell for cell in notebook.cells if tag in cell.get("metadata", {}).get("tags", [])]
+
+
+def _check_outputs(name, notebook):
+    for tag, check in CHECKS.get(name, {}).items():
+        cells = _tagged(notebook, tag)
+        assert len(cells) == 1, f"{name}: expected one cell tagged {tag!r}, found {len(cells)}"
+        check(cells[0])
 
 
 def test_the_three_notebooks_are_there():
@@ -36,13 +101,28 @@ def test_notebook_is_committed_with_outputs(path):
     errors = [output.get("ename") for cell in code_cells for output in cell.outputs
               if output.output_type == "error"]
     assert not errors, f"{path.name} was committed with errors: {errors}"
+    warnings = [_text(cell) for cell in code_cells for output in cell.outputs
+                if output.output_type == "stream" and output.name == "stderr"]
+    assert not warnings, f"{path.name} was committed with stderr output: {warnings}"
+    _check_outputs(path.name, notebook)
 
 
-@pytest.mark.parametrize("path", PATHS, ids=lambda path: path.stem)
-def test_notebook_runs(path, tmp_path, monkeypatch):
-    # The kernel inherits this environment: Hypothesis keeps its cache in tmp_path
-    # instead of notebooks/.hypothesis, so running the notebooks leaves the tree clean.
-    monkeypatch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(tmp_path / "hypothesis"))
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    """path -> the notebook as a fresh kernel runs it (each executed once, on demand)."""
+    cache = {}
+
+    def run(path):
+        if path not in cache:
+            cache[path] = _execute(path, tmp_path_factory.mktemp(path.stem))
+        return cache[path]
+
+    return run
+
+
+def _execute(path, scratch):
+    # The kernel inherits this environment: Hypothesis keeps its cache in a scratch
+    # folder instead of notebooks/.hypothesis, so running the notebooks leaves the tree clean.
     before = sorted(NOTEBOOKS.rglob("*"))
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
@@ -51,11 +131,36 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
         kernel_name="python3",
         resources={"metadata": {"path": str(NOTEBOOKS)}},
     )
-    try:
-        client.execute()
-    except CellExecutionError as error:
-        pytest.fail(f"{path.name} failed:\n{error}", pytrace=False)
-    outputs = [cell.outputs for cell in notebook.cells if cell.cell_type == "code"]
-    assert any(outputs), f"{path.name} ran but printed nothing"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(scratch / "hypothesis"))
+        try:
+            client.execute()
+        except CellExecutionError as error:
+            pytest.fail(f"{path.name} failed:\n{error}", pytrace=False)
     created = sorted(set(NOTEBOOKS.rglob("*")) - set(before))
     assert not created, f"{path.name} wrote files into notebooks/: {created}"
+    return notebook
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda path: path.stem)
+def test_notebook_runs(path, executed):
+    notebook = executed(path)
+    outputs = [cell.outputs for cell in notebook.cells if cell.cell_type == "code"]
+    assert any(outputs), f"{path.name} ran but printed nothing"
+    stderr = [output.text for cell in notebook.cells if cell.cell_type == "code"
+              for output in cell.outputs if output.output_type == "stream"
+              and output.name == "stderr"]
+    assert not stderr, f"{path.name} wrote to stderr (a warning?): {stderr}"
+
+
+@pytest.mark.parametrize("path", [path for path in PATHS if path.name in CHECKS],
+                         ids=lambda path: path.stem)
+def test_notebook_shows_what_its_text_claims(path, executed):
+    _check_outputs(path.name, executed(path))
+
+
+def test_readme_says_how_to_open_the_notebooks():
+    text = (NOTEBOOKS / "README.md").read_text()
+    assert 'pip install -e ".[notebooks]"' in text and "jupyter lab" in text
+    for name in re.findall(r"`([\w.-]+(?:/[\w.-]*)+)`", text):  # every path it names exists
+        assert (NOTEBOOKS.parent / name).exists(), f"notebooks/README.md names {name}"
