@@ -76,17 +76,22 @@ def _resolve_positions(positions, argument_count, name, kwargs=(), note=""):
     return resolved
 
 
+def _argument_array(value, name, position):
+    """A differentiated argument's values as an array (not checked for floats yet)."""
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, (np.ndarray, np.generic, float, int)):
+        return np.asarray(value)
+    # lists, strings, None...: the engine's one conversion names what is wrong
+    return numeric_array(value, name=f"{name}: argument {position}", copy=False)
+
+
 def _fresh_input(value, link, name, position):
     """A tensor that requires grad holding ``value``; (tensor, linked to value?)."""
-    if isinstance(value, Tensor):
-        if link and value.requires_grad:
-            # Keep the path back to ``value`` so an outer level can differentiate through us.
-            return Tensor._from_op(value.data, (value,), (_identity_vjp,), "identity"), True
-        data = value.data
-    elif isinstance(value, (np.ndarray, np.generic, float, int)):
-        data = np.asarray(value)
-    else:  # lists, strings, None...: the engine's one conversion names what is wrong
-        data = numeric_array(value, name=f"{name}: argument {position}", copy=False)
+    if isinstance(value, Tensor) and link and value.requires_grad:
+        # Keep the path back to ``value`` so an outer level can differentiate through us.
+        return Tensor._from_op(value.data, (value,), (_identity_vjp,), "identity"), True
+    data = _argument_array(value, name, position)
     if data.dtype.kind != "f":
         raise TypeError(
             f"{name}: argument {position} is differentiated, so it must hold floats; got "
@@ -459,9 +464,12 @@ def _hvp_vectors(vector, arguments, positions, single):
                         f"{len(positions)} arrays (one per differentiated argument)")
     checked = []
     for v, argument, position in zip(vectors, arguments, positions):
-        expected = np.shape(argument.data if isinstance(argument, Tensor) else argument)
+        argument = _argument_array(argument, "hvp", position)
+        expected = np.shape(argument)
         if not isinstance(v, Tensor):
-            v = numeric_array(v, dtype=np.asarray(argument).dtype, copy=False,
+            # (an integer argument is refused, naming it, when f is traced)
+            dtype = argument.dtype if argument.dtype.kind == "f" else None
+            v = numeric_array(v, dtype=dtype, copy=False,
                               name=f"hvp: v (the direction for argument {position})")
         if v.shape != expected:
             raise ValueError(f"hvp: v must have the shape of argument {position}, {expected}, "

@@ -607,3 +607,14 @@ def test_a_bad_cotangent_for_vjp_fn_says_what_was_given(bad, message):
 def test_a_bad_vector_for_hvp_says_what_was_given(bad, message):
     with pytest.raises(TypeError, match=message):
         ag.hvp(lambda x: (x * x).sum())(np.ones(2), bad)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (RAGGED, r"hvp: argument 0 .*rectangular.*got list"),
+    ("ab", r"hvp: argument 0 .*got str 'ab'"),
+    (None, r"hvp: argument 0 .*got NoneType"),
+], ids=["ragged", "str", "None"])
+def test_a_bad_argument_for_hvp_is_named_before_v_is_checked(bad, message):
+    # Before: NumPy's ragged-array ValueError, or "dtype must be ... got dtype('<U2')".
+    with pytest.raises(TypeError, match=message):
+        ag.hvp(lambda x: (x * x).sum())(bad, np.ones(2))
