@@ -136,9 +136,16 @@ def _ones(count, dtype):
     return ones
 
 
-def _select(mask, g):
-    """``g`` where ``mask`` holds, exactly 0 elsewhere (also where ``g`` is inf or NaN)."""
-    return np.where(mask, g, 0)
+def _select(g, factor):
+    """``g * factor`` for a constant ``factor`` that is 0 in flat regions (a 0/1 mask, tie
+    shares), with an exact 0 wherever ``factor`` is 0, even where ``g`` is inf or NaN
+    (``inf * 0`` would be NaN). The product is one fast pass; ``np.where`` is several
+    times slower (float32 128x128: 46 us against 13 us for the mask and product), so it
+    runs only when ``g`` is not finite everywhere."""
+    if type(g) is not Tensor and (math.isfinite(g) if g.ndim == 0 else np.isfinite(g).all()):
+        return g * factor
+    with np.errstate(invalid="ignore"):  # the inf * 0 entries are the ones replaced
+        return np.where(raw(factor) != 0, g * factor, 0)
 
 
 # ---------------------------------------------------------------------------
@@ -225,9 +232,9 @@ register(pow, POW_VJPS, numpy=np.power, methods="__pow__", reflected="__rpow__")
 
 def _tie_share(g, a, b):
     """The cotangent where ``a`` wins, half of it on ties, 0 where ``b`` wins (ties split the
-    gradient equally), selected rather than multiplied by a mask."""
+    gradient equally)."""
     a, b = raw(a), raw(b)
-    return np.where(a > b, g, np.where(a == b, g * 0.5, 0))
+    return _select(g, ((a > b) + (a == b) * 0.5).astype(raw(g).dtype, copy=False))
 
 
 def maximum(a, b):
@@ -351,9 +358,8 @@ def abs(x):
     return _unary(np.abs, x, ABS_VJPS, "abs")
 
 
-def _abs_vjp(g, out, x):  # d/dx |x| = sign(x), 0 at 0 (selected: an inf there gives 0)
-    x = raw(x)
-    return np.where(x > 0, g, np.where(x < 0, -g, x * 0))  # x * 0: a NaN input stays NaN
+def _abs_vjp(g, out, x):  # d/dx |x| = sign(x), 0 at 0 (a NaN input keeps its NaN)
+    return _select(g, np.sign(raw(x)))
 
 
 ABS_VJPS = (_abs_vjp,)
@@ -391,7 +397,7 @@ def relu(x):
     return _unary(_relu_forward, x, RELU_VJPS, "relu")
 
 
-RELU_VJPS = (lambda g, out, x: _select(raw(x) > 0, g),)   # 1 where x > 0, else 0
+RELU_VJPS = (lambda g, out, x: _select(g, raw(x) > 0),)   # 1 where x > 0, else 0
 register(relu, RELU_VJPS, methods="relu")
 
 
@@ -428,7 +434,7 @@ def clip_vjps(low, high):
             inside &= raw(x) >= low
         if high is not None:
             inside &= raw(x) <= high
-        return unbroadcast(_select(inside, g), np.shape(raw(x)))
+        return unbroadcast(_select(g, inside), np.shape(raw(x)))
     return (clip_vjp,)
 
 
@@ -537,7 +543,7 @@ def extremum_vjps(axis, kept):
     def extremum_vjp(g, out, x):  # the winners share the cotangent equally
         winners = raw(x) == np.reshape(raw(out), kept)
         share = (winners / winners.sum(axis=axis, keepdims=True)).astype(raw(x).dtype)
-        return np.where(winners, _spread(g, kept, x.shape), 0) * share  # losers: exactly 0
+        return _select(_spread(g, kept, x.shape), share)  # losers: exactly 0
     return (extremum_vjp,)
 
 

@@ -172,11 +172,13 @@ def record_write(array=None):
     with _write_lock:
         _last_write = version = next_sequence_number()
         if owner is not None:
-            key = id(owner)
-            entry = _memory_writes.get(key)
-            alive = entry[0] if entry is not None and entry[0]() is owner else weakref.ref(
-                owner, functools.partial(_forget_memory, key))
-            _memory_writes[key] = (alive, version)
+            entry = _memory_writes.get(id(owner))
+            if entry is not None and entry[0]() is owner:
+                entry[1] = version
+            else:
+                key = id(owner)
+                _memory_writes[key] = [weakref.ref(owner, functools.partial(_forget_memory, key)),
+                                       version]
     return version
 
 

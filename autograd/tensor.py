@@ -162,7 +162,8 @@ class Tensor:
 
     @data.setter
     def data(self, value):
-        value = numeric_array(value, name="data", copy=False)
+        if type(value) is not np.ndarray or value.dtype.kind not in _NUMERIC_KINDS:
+            value = numeric_array(value, name="data", copy=False)
         if self.requires_grad and value.dtype.kind != "f":
             raise TypeError(f"data of a tensor that requires grad must be floating-point, got "
                             f"dtype {value.dtype}")
@@ -178,7 +179,8 @@ class Tensor:
 
     @grad.setter
     def grad(self, value):
-        if value is not None:
+        if value is not None and not (type(value) is np.ndarray and value.dtype == self.dtype
+                                      and value.shape == self.shape):
             if isinstance(value, Tensor):
                 if value.dtype != self.dtype:
                     value = value.astype(self.dtype)
@@ -312,11 +314,20 @@ def record(data, parents, vjps, op):
     the tape and errors show. Recorded (a node on the tape) when grad mode is on and some
     parent requires grad; otherwise a constant.
     """
+    out = _new(Tensor)
     if _grad_mode.enabled:
         for parent in parents:
-            if parent.requires_grad:
-                return _fill(_new(Tensor), data, True, parents, vjps, _next_sequence_number(), op)
-    return _fill(_new(Tensor), data, False, (), None, -1, None)
+            if parent.requires_grad:  # the slots, spelled out: this runs for every op
+                out._data = data
+                out._grad = None
+                out.requires_grad = True
+                out._parents = parents
+                out._vjps = vjps
+                out._seq = _next_sequence_number()
+                out._op = op
+                out._version = -1
+                return out
+    return _fill(out, data, False, (), None, -1, None)
 
 
 def constant(data):
