@@ -304,13 +304,14 @@ def _state_array(name, value, tensor):
                          f"but the module's tensor has shape {tensor.shape}")
     if array.dtype.kind not in "fiub":
         raise TypeError(f"load_state_dict: {name!r} must hold numbers, got dtype {array.dtype}")
-    cast = array.astype(tensor.dtype)
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN or 1e30 -> int: refused below
+        cast = array.astype(tensor.dtype)
     if tensor.dtype.kind != "f" and array.dtype != tensor.dtype:
         # float -> int would truncate 0.5 to 0 without a word; an index table must stay exact
         with np.errstate(invalid="ignore"):
             exact = np.array_equal(cast, array)
         if not exact:
-            raise ValueError(f"load_state_dict: {name!r} is a {tensor.dtype} buffer, which "
+            raise ValueError(f"load_state_dict: {name!r} is a buffer of dtype {tensor.dtype}, which "
                              f"cannot hold the given {array.dtype} values exactly")
     return cast[()] if cast.ndim == 0 else cast  # 0-d stays a NumPy scalar, as in Tensor()
 

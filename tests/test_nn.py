@@ -609,3 +609,14 @@ def test_load_state_dict_refuses_fractions_into_an_integer_buffer():
     with pytest.raises(ValueError, match=r"'indices'.*int64.*cannot hold"):
         model.load_state_dict(state)
     np.testing.assert_array_equal(model.indices.data, [1, 0, 1])   # nothing changed
+
+
+def test_load_state_dict_refuses_nan_into_an_integer_buffer_without_a_numpy_warning():
+    import warnings
+    model = WithBuffers()
+    state = model.state_dict()
+    state["indices"] = np.array([np.nan, 1.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")            # NumPy's "invalid value encountered in cast"
+        with pytest.raises(ValueError, match=r"'indices'.*int64.*cannot hold"):
+            model.load_state_dict(state)
