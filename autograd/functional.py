@@ -223,8 +223,8 @@ def _all_class_indices(indices, classes):
     """
     if indices.dtype.kind == "i":
         unsigned, bound = _unsigned_view(indices.dtype)
-        return int(np.maximum.reduce(indices.view(unsigned), axis=None)) < min(classes, bound)
-    return int(np.maximum.reduce(indices, axis=None)) < classes
+        return np.maximum.reduce(indices.view(unsigned), axis=None) < min(classes, bound)
+    return np.maximum.reduce(indices, axis=None) < classes
 
 
 @functools.lru_cache(maxsize=None)

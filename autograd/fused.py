@@ -154,7 +154,8 @@ def _sweep(z, target, row_factor=None):
 
     No row loss of a target ``Y~ >= 0`` comes out below 0: shifted, ``total * log(sum)``
     is >= 0 (the row maximum adds exp(0) = 1 to the sum) and ``dot`` <= 0, so nothing
-    cancels; directly, ``-log p`` is clamped at 0 before it is weighted.
+    cancels; directly, ``-log p[y]`` is ``log(sum) - log(exp(z[y]))``, and the rounded sum
+    is at least the rounded ``exp(z[y])`` in it (see ``_direct_losses``).
     """
     rows, num_classes = z.shape
     buffer = np.empty(z.shape, z.dtype)  # C order: a block of rows is contiguous in cache
@@ -341,10 +342,10 @@ def index_cross_entropy(logits, classes, reduction="mean", keep=None):
     class_axis = 0 if narrow else 1
     source = z.T.copy() if narrow else z   # narrow: a new C-ordered (C, M) array
     shift = np.maximum.reduce(source, axis=class_axis, keepdims=True)
-    # shift - shift is 0 where the row maximum is finite and NaN where it is inf or NaN:
-    # its sum is NaN exactly when a row needs care, and cannot overflow (the maxima's own
-    # sum would, for 65,505 float16 rows).
-    if not math.isfinite(np.add.reduce(shift - shift, axis=None)):  # a row with inf or NaN:
+    # The maxima summed in float64: not finite if one is inf or NaN. (In their own dtype
+    # 65,505 float16 rows of maxima near 1 overflow; in float64 float16 and float32 ones
+    # cannot, and float64 ones only beyond 1e308 / M, which then take the careful path.)
+    if not math.isfinite(np.add.reduce(shift, axis=None, dtype=np.float64)):  # inf or NaN:
         return softmax_cross_entropy(logits, general_target(), reduction)  # stable_shift's care
     # The buffer must be C-ordered whatever the logits' layout (z.T, z[::2], tanh(h.T)):
     # the flat target positions above count in C order, and ``flat`` must be a view, so
@@ -363,7 +364,7 @@ def index_cross_entropy(logits, classes, reduction="mean", keep=None):
     # logit gives p = 0, or an infinite loss if it is the target, as in the general path.
     log_sums = np.log(sums)
     kept = rows_count
-    wide = accumulator(z.dtype)            # sums over rows: float32 for float16
+    wide = np.float32 if z.itemsize < 4 else None  # sums over rows: float16's in float32
     if keep is None and reduction != "none":
         # log sums >= 0 and picked <= 0: the difference adds magnitudes, nothing cancels.
         data = np.add.reduce(log_sums, axis=None, dtype=wide) - np.add.reduce(picked, dtype=wide)
@@ -378,7 +379,7 @@ def index_cross_entropy(logits, classes, reduction="mean", keep=None):
     scale = 1 / kept if reduction == "mean" else 1
     if reduction == "mean":
         data = data / kept                 # a Python int keeps the (wide) dtype
-    if wide != z.dtype and reduction != "none":
+    if wide is not None and reduction != "none":
         data = data.astype(z.dtype)        # the loss in the logits' dtype
     saved = []
     if tape.is_grad_enabled() and logits.requires_grad:
