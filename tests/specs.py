@@ -204,6 +204,27 @@ def pow_number_arguments(draw, dtype):
     return draw(ags.arrays(dtype, min_value=0.1, max_value=3)), exponent
 
 
+@st.composite
+def swapaxes_arguments(draw, dtype):
+    x = draw(ags.arrays(dtype, ags.shapes(min_dims=1)))
+    axes = st.integers(-x.ndim, x.ndim - 1)
+    return x, draw(axes), draw(axes)
+
+
+@st.composite
+def scatter_add_arguments(draw, dtype):
+    """Values (k,) added at k indices of a (n,) result, repeats included."""
+    n, k = draw(st.integers(1, 5)), draw(st.integers(1, 6))
+    index = np.array(draw(st.lists(st.integers(-n, n - 1), min_size=k, max_size=k)))
+    return draw(ags.arrays(dtype, (k,))), index, (n,)
+
+
+def _scatter_add_reference(values, index, shape):
+    result = np.zeros(shape, values.dtype)
+    np.add.at(result, index, values)
+    return result
+
+
 # ---------------------------------------------------------------------------
 # The table.
 # ---------------------------------------------------------------------------
@@ -229,6 +250,7 @@ CLIP_LOW, CLIP_HIGH = -1.0, 2.0
 PRIMITIVES = [
     # Elementwise, unary.
     Spec("neg", ag.neg, np.negative, unary()),
+    Spec("positive", ag.positive, np.positive, unary()),
     Spec("exp", ag.exp, np.exp, unary()),
     Spec("log", ag.log, np.log, unary(**POSITIVE)),
     Spec("sqrt", ag.sqrt, np.sqrt, unary(**POSITIVE)),
@@ -248,6 +270,7 @@ PRIMITIVES = [
     Spec("maximum", ag.maximum, np.maximum, untied_pair, fan_out=(0, 1)),
     Spec("minimum", ag.minimum, np.minimum, untied_pair, fan_out=(0, 1)),
     Spec("where", ag.where, np.where, where_arguments, fan_out=(1, 2)),
+    Spec("astype", lambda x: ag.astype(x, x.dtype), lambda x: x.astype(x.dtype), unary()),
     # Reductions.
     Spec("sum", ag.sum, _axis_keywords(np.sum), reduction()),
     Spec("mean", ag.mean, _axis_keywords(np.mean), reduction()),
@@ -258,10 +281,14 @@ PRIMITIVES = [
     # Shape.
     Spec("reshape", ag.reshape, np.reshape, reshape_arguments),
     Spec("transpose", ag.transpose, np.transpose, transpose_arguments),
+    Spec("swapaxes", ag.swapaxes, np.swapaxes, swapaxes_arguments),
+    Spec("matrix_transpose", ag.matrix_transpose, np.matrix_transpose,
+         unary(shape=ags.shapes(min_dims=2))),
     Spec("expand_dims", ag.expand_dims, np.expand_dims, expand_dims_arguments),
     Spec("squeeze", ag.squeeze, np.squeeze, squeeze_arguments),
     Spec("broadcast_to", ag.broadcast_to, np.broadcast_to, broadcast_to_arguments),
     Spec("getitem", ag.getitem, lambda x, index: x[index], getitem_arguments),
+    Spec("scatter_add", ag.scatter_add, _scatter_add_reference, scatter_add_arguments),
     Spec("concatenate", _ends(lambda xs, axis: ag.concatenate(xs, axis=axis)),
          _ends(lambda xs, axis: np.concatenate(xs, axis=axis)), concatenate_arguments, fan_out=(0, 1)),
     Spec("stack", _ends(lambda xs, axis: ag.stack(xs, axis=axis)),

@@ -12,6 +12,8 @@ import autograd as ag
 from autograd.testing import gradcheck
 from specs import PRIMITIVES, SPECS_BY_NAME
 
+from autograd import registry
+
 table = pytest.mark.parametrize("spec", PRIMITIVES, ids=lambda spec: spec.name)
 
 
@@ -179,7 +181,25 @@ def test_table_covers_every_primitive_in_the_design():
     design = ("neg add sub mul div pow exp log sqrt abs tanh sigmoid relu maximum minimum where "
               "clip sum mean max min matmul reshape transpose expand_dims squeeze broadcast_to "
               "getitem concatenate stack").split()
-    assert set(design) <= set(SPECS_BY_NAME)
+    assert set(design) <= set(registry.builtin_names())
+
+
+def test_table_has_a_row_for_every_registered_primitive():
+    # The registry is the one list: a primitive (or composed function) without a row fails here.
+    differentiable = set(registry.builtin_names("primitive")) | set(registry.builtin_names("composed"))
+    assert differentiable - set(SPECS_BY_NAME) == set()
+    assert set(SPECS_BY_NAME) - {"pow_number"} <= differentiable
+
+
+@pytest.mark.parametrize("name", registry.builtin_names("constant"))
+def test_functions_without_a_gradient_match_numpy_and_give_constants(name):
+    entry = registry.builtin(name)
+    (ufunc,) = entry.numpy
+    x = ag.tensor([-1.5, 0.0, 0.5, 2.0], requires_grad=True)
+    operands = (x, 0.5) if ufunc.nin == 2 else (x,)
+    for out in (entry.function(*operands), ufunc(*operands)):   # ag.<name>, and np.<name> on a tensor
+        assert isinstance(out, ag.Tensor) and not out.requires_grad
+        np.testing.assert_array_equal(out.data, ufunc(x.data, *operands[1:]))
 
 
 # Hypothesis draws 0-d and broadcasting shapes too; these pin the corner cases down
