@@ -33,16 +33,13 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 # test id (a parametrized test's ids all match) -> [(pytest warning filter, why)]
 EXPECTED_WARNINGS = {
-    "tests/test_adversarial.py::test_matrix_operands_are_plain_arrays_elementwise": [
-        ("ignore:the matrix subclass is not the recommended way:PendingDeprecationWarning",
-         "the test builds an np.matrix on purpose, to check that the engine turns it into a "
-         "plain array; NumPy warns whenever one is made"),
-    ],
-    "tests/test_adversarial.py::test_flat_region_matches_pytorch": [
-        ("ignore:divide by zero encountered in divide:RuntimeWarning:autograd.primitives",
-         "ENGINE: sqrt's VJP, g * 0.5 / out, divides by out = 0 at x = 0. The inf it gives "
-         "is intended (sqrt'(0) = inf, as in PyTorch, which does not warn), so the VJP "
-         "should compute it under np.errstate(divide='ignore')"),
+    "tests/test_viz.py::test_any_chain_of_unary_ops_is_listed_op_by_op": [
+        ("ignore:overflow encountered in exp:RuntimeWarning:autograd.primitives",
+         "ENGINE (NumPy's semantics): the test draws chains of unary ops only to check how "
+         "they are listed, and a chain such as exp(exp(exp(exp(0.3)))) overflows to inf. "
+         "The engine's exp forward passes on the RuntimeWarning np.exp gives (PyTorch stays "
+         "silent); whether it should is for the owners of primitives.py to decide. Seen "
+         "with the dev profile only"),
     ],
 }
 
