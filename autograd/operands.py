@@ -114,7 +114,9 @@ def plain_index(index):
     if isinstance(index, tuple):
         return tuple(_plain_index_part(i) for i in index)
     if isinstance(index, list):
-        return np.array(index)
+        array = np.array(index)
+        # An empty list selects nothing, as in NumPy (np.array([]) alone would be float).
+        return array.astype(np.intp) if array.size == 0 and array.dtype.kind == "f" else array
     return _plain_index_part(index)
 
 

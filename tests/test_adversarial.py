@@ -477,3 +477,11 @@ def test_adopted_gradients_share_memory_with_nothing(name, function, seeded):
     before = b.grad.copy()
     a.grad += 1                                   # writing one gradient leaves the other alone
     np.testing.assert_array_equal(b.grad, before)
+
+
+def test_an_empty_index_list_selects_nothing_as_in_numpy():
+    x = leaf([1.0, 2.0])
+    out = x[[]]
+    assert out.shape == np.zeros(2)[[]].shape == (0,)
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])

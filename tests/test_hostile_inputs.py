@@ -216,8 +216,17 @@ def check(call, reference, drawn, errors=(ValueError, TypeError)):
             result = call(*values)
     except Hang:
         raise
-    except Exception as error:  # judged: it must be one of ours
+    except Exception as error:  # judged: it must be one of ours, and NumPy must refuse too
         assert_speaks_user_language(error, errors)
+        if not got_junk:
+            try:
+                expected = reference(*[plain(v) for v in values])
+            except Exception:
+                return  # NumPy refuses as well: our error is the right outcome
+            arguments = ", ".join(f"{v!r:.60}" for v in values)
+            raise AssertionError(
+                f"raised {type(error).__name__} ({error}) where NumPy gives a result of shape "
+                f"{np.shape(expected)}; arguments ({arguments})") from None
         return
     arguments = ", ".join(f"{v!r:.60}" for v in values)
     assert not got_junk, f"accepted a non-numeric argument and returned {result!r:.80} for ({arguments})"
@@ -245,7 +254,11 @@ def check(call, reference, drawn, errors=(ValueError, TypeError)):
 # ---------------------------------------------------------------------------
 
 def numpy_sigmoid(x):
+    """1 / (1 + e^-x) as NumPy computes it: e^-x needs np.negative, which refuses bool (so
+    does torch.sigmoid); others in float64, cast back to the input's float dtype."""
     x = np.asarray(x)
+    if x.dtype == bool:
+        return np.negative(x)  # raises, as NumPy does for -x on bool
     wide = 1 / (1 + np.exp(-x.astype(np.float64)))
     return wide.astype(np.result_type(x.dtype, np.float16)) if x.dtype.kind == "f" else wide
 
