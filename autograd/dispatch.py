@@ -160,4 +160,5 @@ def bind(cls):
         for name in entry.reflected:
             setattr(cls, name, _reflected(entry.function, name))
         for name in entry.properties:
-            setattr(cls, name, property(entry.function, doc=entry.function.__doc__))
+            summary = (entry.function.__doc__ or "").strip().split("\n")[0]
+            setattr(cls, name, property(entry.function, doc=f"``x.{name}``: {summary}"))

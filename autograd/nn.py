@@ -38,6 +38,7 @@ _generator = np.random.default_rng()
 def manual_seed(seed):
     """Reseed the generator layers initialise from; returns the new ``np.random.Generator``.
 
+    >>> import autograd as ag, numpy as np
     >>> _ = ag.manual_seed(0)
     >>> a = ag.nn.Linear(4, 2).weight.data
     >>> _ = ag.manual_seed(0)
@@ -66,6 +67,7 @@ def _items(value, name):
 class Module:
     """Base class: subclass it, assign Tensors and Modules to attributes, define ``forward``.
 
+    >>> import autograd as ag, numpy as np
     >>> class Affine(ag.nn.Module):
     ...     def __init__(self):
     ...         self.scale = ag.tensor(2.0, requires_grad=True)
@@ -152,6 +154,7 @@ class Module:
         Buffers are saved and loaded with the parameters (``state_dict``) but not trained,
         like PyTorch's buffers.
 
+        >>> import autograd as ag, numpy as np
         >>> class Lookup(ag.nn.Module):
         ...     def __init__(self):
         ...         self.table = ag.tensor([[0.5, 1.5]], requires_grad=True)
@@ -210,6 +213,7 @@ class Module:
         Order: the order Tensors are found in (attributes in assignment order, depth
         first), which for layers is PyTorch's order.
 
+        >>> import autograd as ag, numpy as np
         >>> _ = ag.manual_seed(0)
         >>> list(ag.nn.Linear(3, 2).state_dict().items())[0][1].shape   # (out, in)
         (2, 3)
@@ -269,6 +273,7 @@ class Module:
         binary file open for reading. A missing file, a ``.npy`` file, or a file that is
         not such an archive raise an error saying so. Returns self.
 
+        >>> import autograd as ag, numpy as np
         >>> import io
         >>> buffer = io.BytesIO()
         >>> _ = ag.manual_seed(0); ag.nn.Linear(2, 1).save(buffer); _ = buffer.seek(0)
@@ -382,6 +387,7 @@ class Linear(Module):
     uniform in ±1/sqrt(in_features), as in PyTorch, drawn from the generator that
     ``ag.manual_seed`` sets.
 
+    >>> import autograd as ag, numpy as np
     >>> layer = ag.nn.Linear(3, 2)
     >>> layer(ag.tensor(np.ones((5, 3)))).shape
     (5, 2)
@@ -447,6 +453,7 @@ class Sequential(Module):
     Layers are Modules or any callables (``ag.relu`` works too). Parameter names
     follow PyTorch: ``"0.weight"``, ``"0.bias"``, ...
 
+    >>> import autograd as ag, numpy as np
     >>> model = ag.nn.Sequential(ag.nn.Linear(64, 128), ag.nn.ReLU(), ag.nn.Linear(128, 10))
     >>> model(ag.tensor(np.zeros((32, 64)))).shape
     (32, 10)
@@ -484,6 +491,7 @@ class MLP(Sequential):
     ``activation`` is a Module class (``ReLU``, ``Tanh``, ``Sigmoid``; one instance is made
     per gap) or any callable. Shapes: (..., sizes[0]) -> (..., sizes[-1]).
 
+    >>> import autograd as ag, numpy as np
     >>> model = ag.nn.MLP([2, 16, 16, 1], activation=ag.nn.Tanh)
     >>> [name for name, _ in model.named_parameters()][:3]
     ['0.weight', '0.bias', '2.weight']

@@ -6,6 +6,7 @@ parameters whose ``.grad`` is None are skipped, as in PyTorch. Each update is a
 tracked write, like ``p.data -= lr * g``: a graph recorded before the step (and
 kept with ``retain_graph=True``) refuses to run backward through the old values.
 
+    >>> import autograd as ag, numpy as np
     >>> w = ag.tensor([3.0, -2.0], requires_grad=True)
     >>> opt = ag.optim.SGD([w], lr=0.25)            # or model.parameters()
     >>> for _ in range(20):
@@ -116,6 +117,7 @@ class SGD(Optimizer):
         g = g + momentum * buf if nesterov else buf       (only when momentum != 0)
         p = p - lr * g
 
+    >>> import autograd as ag, numpy as np
     >>> w = ag.tensor([1.0, 2.0], requires_grad=True)
     >>> opt = ag.optim.SGD([w], lr=0.1, momentum=0.9)
     >>> w.grad = np.array([1.0, -1.0]); opt.step()
@@ -156,6 +158,7 @@ class Adam(Optimizer):
         v = beta2 * v + (1 - beta2) * g**2
         p = p - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
 
+    >>> import autograd as ag, numpy as np
     >>> w = ag.tensor([1.0, 2.0], requires_grad=True)
     >>> opt = ag.optim.Adam([w], lr=0.1)
     >>> w.grad = np.array([1e-3, -5.0]); opt.step()   # step 1 moves each entry by ~lr
