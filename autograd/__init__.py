@@ -18,7 +18,10 @@ from autograd import registry as _registry
 globals().update(_registry.exports())
 from autograd.functional import cross_entropy, log_softmax, logsumexp, softmax
 from autograd.transforms import grad, hessian, hvp, jacobian, value_and_grad, vjp
+from autograd.creation import (
+    arange, empty, eye, full, full_like, linspace, manual_seed, ones, ones_like, rand, randn,
+    zeros, zeros_like,
+)
 from autograd import nn, optim, viz
-from autograd.nn import manual_seed
 
 __version__ = "0.1.0"

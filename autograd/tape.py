@@ -53,9 +53,22 @@ def is_grad_enabled() -> bool:
 
 
 class _SetGradMode:
-    """Context manager and decorator that sets grad mode for the current thread."""
+    """Context manager and decorator that sets grad mode for the current thread.
+
+    ``with ag.no_grad(): ...``, ``@ag.no_grad()`` and ``@ag.no_grad`` (no parentheses, as
+    PyTorch allows) all work, on functions and on generator functions.
+    """
 
     _value = True
+
+    def __new__(cls, function=None):
+        mode = super().__new__(cls)
+        if function is None:
+            return mode
+        if not callable(function):
+            raise TypeError(f"{cls.__name__}() takes no arguments, or decorates a function; got "
+                            f"{type(function).__name__}")
+        return mode(function)  # used as @no_grad without parentheses: the wrapped function
 
     def __enter__(self):
         self._previous = _mode.enabled
@@ -359,6 +372,8 @@ def backward(output, grad=None, retain_graph=False, create_graph=False):
                 adopted.add(id(g))
             else:
                 g = np.array(g, dtype=leaf.dtype)
+            if not create_graph and g.ndim == 0:
+                g = g[()]  # a NumPy scalar, as the 0-d tensor's .data is
             leaf._grad = g if leaf._grad is None else leaf._grad + g
 
 

@@ -180,7 +180,7 @@ class Tensor:
     @grad.setter
     def grad(self, value):
         if value is not None and not (type(value) is np.ndarray and value.dtype == self.dtype
-                                      and value.shape == self.shape):
+                                      and value.shape == self.shape and value.ndim):
             if isinstance(value, Tensor):
                 if value.dtype != self.dtype:
                     value = value.astype(self.dtype)
@@ -189,12 +189,62 @@ class Tensor:
             if value.shape != self.shape:
                 raise ValueError(f"grad must have the tensor's shape {self.shape}, got shape "
                                  f"{value.shape}")
+            if value.ndim == 0 and isinstance(value, np.ndarray):
+                value = value[()]  # a NumPy scalar, as .data is for a 0-d tensor
         self._grad = value
 
     shape = property(lambda self: self._data.shape, doc="Tuple of dimensions, as in NumPy.")
     dtype = property(lambda self: self._data.dtype, doc="NumPy dtype of the data.")
     ndim = property(lambda self: self._data.ndim, doc="Number of dimensions.")
     size = property(lambda self: self._data.size, doc="Number of elements.")
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` on a leaf, in place; returns the tensor (PyTorch's spelling).
+
+        >>> w = Tensor([1.0, 2.0]).requires_grad_()
+        >>> w.requires_grad
+        True
+        """
+        if self._vjps is not None:
+            raise RuntimeError("requires_grad_() on a tensor computed by the tape: only leaves "
+                               "(tensors you created) can change it; use y.detach() for a "
+                               "constant copy of a computed tensor")
+        if requires_grad:
+            _check_can_require_grad(self.dtype)
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def _in_place(self, name):
+        if self.requires_grad and self._vjps is None:
+            raise TypeError(
+                f"in-place {name} on a leaf tensor that requires grad: `w {name} ...` would "
+                "replace w by a computed tensor (no longer a leaf, so its .grad stays None). "
+                f"Update the data instead: `w.data {name} lr * w.grad` (tracked), or use an "
+                "optimizer (ag.optim.SGD([w], lr).step())")
+
+    def __iadd__(self, other):
+        self._in_place("+=")
+        return self + other
+
+    def __isub__(self, other):
+        self._in_place("-=")
+        return self - other
+
+    def __imul__(self, other):
+        self._in_place("*=")
+        return self * other
+
+    def __itruediv__(self, other):
+        self._in_place("/=")
+        return self / other
+
+    def __ipow__(self, other):
+        self._in_place("**=")
+        return self ** other
+
+    def __imatmul__(self, other):
+        self._in_place("@=")
+        return self @ other
 
     @property
     def is_leaf(self) -> bool:
