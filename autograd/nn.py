@@ -372,6 +372,11 @@ class Linear(Module):
     uniform in ±1/sqrt(in_features), as in PyTorch, drawn from the generator that
     ``ag.manual_seed`` sets.
 
+    ``dtype`` (float64 by default, NumPy's default) is the parameters' dtype. Input and
+    weights of different float dtypes meet by NumPy's rules: a float32 input to a float64
+    layer gives float64 outputs (and float64 gradients flow back, cast to float32 for the
+    input). Build the layer with ``dtype=np.float32`` to compute in float32 throughout.
+
     >>> import autograd as ag, numpy as np
     >>> layer = ag.nn.Linear(3, 2)
     >>> layer(ag.tensor(np.ones((5, 3)))).shape
@@ -474,7 +479,9 @@ class MLP(Sequential):
     """Linear layers of the given ``sizes`` with ``activation`` between them (not after the last).
 
     ``activation`` is a Module class (``ReLU``, ``Tanh``, ``Sigmoid``; one instance is made
-    per gap) or any callable. Shapes: (..., sizes[0]) -> (..., sizes[-1]).
+    per gap) or any callable. Shapes: (..., sizes[0]) -> (..., sizes[-1]). ``dtype`` is the
+    parameters' dtype, float64 by default, as for ``Linear`` (pass ``np.float32`` to train
+    in float32; a float32 input to float64 layers is computed in float64).
 
     >>> import autograd as ag, numpy as np
     >>> model = ag.nn.MLP([2, 16, 16, 1], activation=ag.nn.Tanh)
@@ -493,3 +500,7 @@ class MLP(Sequential):
             layers.append(Linear(fan_in, fan_out, bias=bias, dtype=dtype))
         super().__init__(*layers)
         self.sizes = sizes
+
+
+def __dir__():  # what the module offers, not the modules it imports (np, math, os)
+    return sorted(__all__)

@@ -204,3 +204,23 @@ def test_an_error_within_every_entry_tolerance_can_still_fail_a_projection():
     off_by_a_little = _exp_with_vjp(lambda g, out, x: g * out + 0.9e-5 * g)
     with pytest.raises(GradcheckError, match="Every entry of uᵀJ is within tolerance"):
         gradcheck(off_by_a_little, x)
+
+
+def test_strategies_without_hypothesis_name_the_extra():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['hypothesis'] = None\n"
+            "import autograd.testing as t\n"
+            "try:\n    t.strategies\nexcept ModuleNotFoundError as e:\n    print(e)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "tapegrad[testing]" in result.stdout and "Hypothesis" in result.stdout
+    assert "gradcheck" in dir(__import__("autograd.testing", fromlist=["gradcheck"]))
+
+
+def test_nn_lists_what_it_offers_not_its_imports():
+    import autograd as ag
+
+    names = dir(ag.nn)
+    assert "Linear" in names and "manual_seed" in names
+    assert not {"np", "os", "math"} & set(names)

@@ -16,5 +16,13 @@ __all__ = ["gradcheck", "GradcheckError", "strategies"]
 
 def __getattr__(name):
     if name == "strategies":
-        return importlib.import_module("autograd.testing.strategies")
+        try:
+            return importlib.import_module("autograd.testing.strategies")
+        except ModuleNotFoundError as error:
+            if error.name != "hypothesis":
+                raise
+            raise ModuleNotFoundError(
+                "autograd.testing.strategies needs Hypothesis, which is not installed; install "
+                'it with the testing extra: pip install "tapegrad[testing]" (or, in a checkout, '
+                'pip install -e ".[testing]")', name="hypothesis") from None
     raise AttributeError(f"module 'autograd.testing' has no attribute {name!r}")
