@@ -128,10 +128,18 @@ class Tensor:
     >>> x.grad.shape
     (1, 2)
 
-    ``data`` is the NumPy array; 0-d data is a NumPy scalar (``np.float64(2.0)``), which
-    behaves as a 0-d array. ``grad`` is filled by ``backward`` for leaves that
-    require grad: an array of the tensor's shape and dtype, accumulated across calls
-    until you set it to ``None``.
+    Attributes:
+
+    - ``data``: the NumPy array; 0-d data is a NumPy scalar (``np.float64(2.0)``), which
+      behaves as a 0-d array.
+    - ``grad``: filled by ``backward`` for leaves that require grad: an array of the
+      tensor's shape and dtype (a NumPy scalar for 0-d), accumulated across calls until
+      you set it to ``None``.
+    - ``requires_grad``: whether operations on this tensor are recorded so that its
+      gradient can be computed (only floating-point tensors can; ``requires_grad_()``
+      sets it on a leaf).
+    - ``is_leaf``: True unless a recorded operation produced this tensor.
+    - ``shape``, ``dtype``, ``ndim``, ``size``, ``T``, ``mT``: as for NumPy arrays.
     """
 
     __slots__ = ("_data", "_grad", "requires_grad", "_parents", "_vjps", "_seq", "_op", "_version",
