@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -88,7 +89,7 @@ def test_machine_records_cpu_and_avx512():
     assert machine["avx512"] in (True, False, None)
     if os.path.exists("/proc/cpuinfo"):
         with open("/proc/cpuinfo") as cpuinfo:
-            assert machine["avx512"] == (" avx512f" in cpuinfo.read())
+            assert machine["avx512"] == bool(re.search(r"\bavx512f\b", cpuinfo.read()))
 
 
 def _tracked_results():
