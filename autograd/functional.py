@@ -222,8 +222,10 @@ def _all_class_indices(indices, classes):
     classes (and -1 as 255), int16 -100 past 65,436 classes.
     """
     if indices.dtype.kind == "i":
-        unsigned, bound = _unsigned_view(indices.dtype)
-        return np.maximum.reduce(indices.view(unsigned), axis=None) < min(classes, bound)
+        unsigned, half = _unsigned_view(indices.dtype)
+        indices = indices.view(unsigned)
+        if classes > half:
+            classes = half
     return np.maximum.reduce(indices, axis=None) < classes
 
 

@@ -340,12 +340,12 @@ def index_cross_entropy(logits, classes, reduction="mean", keep=None):
     if z.nbytes > _BLOCK_BYTES:
         return softmax_cross_entropy(logits, general_target(), reduction)
     class_axis = 0 if narrow else 1
+    wide = np.float32 if z.itemsize < 4 else None  # sums over rows: float16's in float32
     source = z.T.copy() if narrow else z   # narrow: a new C-ordered (C, M) array
     shift = np.maximum.reduce(source, axis=class_axis, keepdims=True)
-    # The maxima summed in float64: not finite if one is inf or NaN. (In their own dtype
-    # 65,505 float16 rows of maxima near 1 overflow; in float64 float16 and float32 ones
-    # cannot, and float64 ones only beyond 1e308 / M, which then take the careful path.)
-    if not math.isfinite(np.add.reduce(shift, axis=None, dtype=np.float64)):  # inf or NaN:
+    # The maxima's sum is not finite if one of them is inf or NaN (summed in float32 for
+    # float16: 65,505 maxima near 1 would overflow float16 itself).
+    if not math.isfinite(np.add.reduce(shift, axis=None, dtype=wide)):  # a row with inf or NaN:
         return softmax_cross_entropy(logits, general_target(), reduction)  # stable_shift's care
     # The buffer must be C-ordered whatever the logits' layout (z.T, z[::2], tanh(h.T)):
     # the flat target positions above count in C order, and ``flat`` must be a view, so
@@ -364,7 +364,6 @@ def index_cross_entropy(logits, classes, reduction="mean", keep=None):
     # logit gives p = 0, or an infinite loss if it is the target, as in the general path.
     log_sums = np.log(sums)
     kept = rows_count
-    wide = np.float32 if z.itemsize < 4 else None  # sums over rows: float16's in float32
     if keep is None and reduction != "none":
         # log sums >= 0 and picked <= 0: the difference adds magnitudes, nothing cancels.
         data = np.add.reduce(log_sums, axis=None, dtype=wide) - np.add.reduce(picked, dtype=wide)
