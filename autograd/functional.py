@@ -46,12 +46,12 @@ def _checked_axis(op, x, axis):
     (``np.sum(np.float64(2.5), axis=(0,))`` is an AxisError); for a 0-d ``x`` the int
     means all of it, so it is returned as None.
     """
-    if axis is None:
-        return None
+    ndim = x.ndim
+    if axis is None or type(axis) is int and -ndim <= axis < ndim:  # the usual case, first
+        return axis
     axes = axis if isinstance(axis, tuple) else (axis,)
     if any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in axes):
         raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r:.60}")
-    ndim = x.ndim
     if ndim == 0 and not isinstance(axis, tuple) and axis in (0, -1):
         return None
     if not all(-ndim <= a < ndim for a in axes):

@@ -51,7 +51,10 @@ def accumulator(dtype):
     float16 count or sum of more rows than that would be inf, and the mean NaN or 0.
     """
     dtype = np.dtype(dtype)
-    return np.dtype(np.float32) if dtype.itemsize < 4 else dtype
+    return _FLOAT32 if dtype.itemsize < 4 else dtype
+
+
+_FLOAT32 = np.dtype(np.float32)
 
 
 def stable_shift(data, axis):
