@@ -23,6 +23,6 @@ def __getattr__(name):
                 raise
             raise ModuleNotFoundError(
                 "autograd.testing.strategies needs Hypothesis, which is not installed; install "
-                'it with the testing extra: pip install "tapegrad[testing]" (or, in a checkout, '
-                'pip install -e ".[testing]")', name="hypothesis") from None
+                'it with the testing extra, from the repository root: pip install -e ".[testing]"',
+                name="hypothesis") from None
     raise AttributeError(f"module 'autograd.testing' has no attribute {name!r}")
