@@ -64,8 +64,18 @@ def check_timing(cell):
     assert len(_images(cell)) == 1
 
 
+def check_custom_primitive(cell):
+    """Notebook 3: a primitive made with autograd.extend passes gradcheck, its buggy twin
+    fails it, and its VJP differentiates again (softplus'' (0) = sigmoid'(0) = 1/4)."""
+    text = _text(cell)
+    assert "v0 = softplus(x)" in text, text
+    assert "correct VJP: True" in text and "buggy VJP:   gradcheck failed" in text, text
+    assert "second derivative at 0: 0.25" in text, text
+
+
 CHECKS = {
-    "03_the_tape.ipynb": {"counterexample": check_counterexample},
+    "03_the_tape.ipynb": {"counterexample": check_counterexample,
+                          "custom-primitive": check_custom_primitive},
     "01_softmax_cross_entropy.ipynb": {"benchmark-chart": check_benchmark_chart,
                                        "timing": check_timing},
 }
