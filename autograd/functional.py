@@ -17,7 +17,10 @@ import numbers
 
 import numpy as np
 
-from autograd import fused
+from autograd.fused import (
+    accumulator, index_cross_entropy, index_target, probability_target, softmax_cross_entropy,
+    stable_shift,
+)
 from autograd.primitives import (
     _as_tensor, describe, exp, getitem, log, reshape, sub, sum, transpose, where,
 )
@@ -67,7 +70,7 @@ def _checked_axis(op, x, axis):
 
 def _shifted(x, axis):
     """x minus its maximum along ``axis``, the maximum taken as a constant (keepdims shape)."""
-    shift = fused.stable_shift(x.data, axis)
+    shift = stable_shift(x.data, axis)
     return sub(x, Tensor._constant(shift)), shift
 
 
@@ -170,7 +173,7 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mea
     plain, keep = _plain_index_case(logits, target, weight, ignore_index, reduction,
                                     label_smoothing, fused)
     if plain:
-        return _index_cross_entropy(logits, target, reduction, keep)
+        return index_cross_entropy(logits, target, reduction, keep)
     logits, target, kind, weight = _checked(logits, target, weight, ignore_index, reduction,
                                             label_smoothing, fused)
     label_smoothing = float(label_smoothing)
@@ -235,7 +238,6 @@ def _unsigned_view(dtype):
     return np.dtype(dtype.str.replace("i", "u")), 1 << (8 * dtype.itemsize - 1)
 
 
-_index_cross_entropy = fused.index_cross_entropy  # the parameter ``fused`` hides the module
 
 
 def _composed_cross_entropy(logits, target, kind, weight, ignore_index, reduction, smoothing):
@@ -267,7 +269,7 @@ def _composed_cross_entropy(logits, target, kind, weight, ignore_index, reductio
         smooth = -sum(log_p if weight is None else log_p * weight_along_classes, axis=axis)
         per_position = (1 - smoothing) * per_position + (smoothing / classes) * smooth
     per_position = where(keep, per_position, 0)          # ignored positions: 0, and no gradient
-    denominator = target_weight[keep].sum(dtype=fused.accumulator(logits.dtype))
+    denominator = target_weight[keep].sum(dtype=accumulator(logits.dtype))
     return _reduce(per_position, reduction, denominator)
 
 
@@ -281,7 +283,7 @@ def _reduce(per_position, reduction, denominator):
     if reduction == "none":
         return per_position
     dtype = per_position.dtype
-    wide = fused.accumulator(dtype)
+    wide = accumulator(dtype)
     if wide != dtype:
         per_position = per_position.astype(wide)
     total = sum(per_position)
@@ -305,12 +307,12 @@ def _fused_cross_entropy(logits, target, kind, weight, ignore_index, reduction, 
     if kind == "probabilities":
         if target.ndim > 2:
             target = np.moveaxis(target, 1, -1)
-        effective = fused.probability_target(target.reshape(-1, classes), weight, smoothing,
+        effective = probability_target(target.reshape(-1, classes), weight, smoothing,
                                              rows.dtype)
     else:
-        effective = fused.index_target(target.reshape(-1), classes, weight, ignore_index,
+        effective = index_target(target.reshape(-1), classes, weight, ignore_index,
                                        smoothing, rows.dtype)
-    loss = fused.softmax_cross_entropy(rows, effective, reduction)
+    loss = softmax_cross_entropy(rows, effective, reduction)
     if reduction == "none":
         loss = reshape(loss, positions_shape)
     return loss

@@ -34,7 +34,6 @@ Conversion of operands and the wording of errors live in ``operands.py``.
 
 from __future__ import annotations
 
-import builtins
 import functools
 import math
 import operator
@@ -42,7 +41,7 @@ import operator
 import numpy as np
 
 from autograd.operands import (
-    WEAK_NUMBERS, as_tensor, axis_error, binary_error, clip_bound, describe, int_tuple,
+    WEAK_NUMBERS, as_tensor, binary_error, clip_bound, describe, int_tuple,
     is_basic_index, join_error, kept_shape, operation_error, pair, plain_index, raw,
     reduced_axes, scalar_axis, shape_arguments, tensor_sequence, weak_number,
 )
