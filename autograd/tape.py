@@ -141,8 +141,18 @@ def _released_vjp(*_):  # marks a node whose saved values were freed by backward
 RELEASED = (_released_vjp,)
 
 
+def _pieces(contributions):
+    """Per-input "VJPs" that hand out cotangents a JointVJP has already computed."""
+    return [functools.partial(_given, c) for c in contributions]
+
+
+def _given(contribution, g):
+    return contribution
+
+
 class JointVJP:
-    """The VJPs of a primitive with many inputs (``stack``, ``concatenate``) as one function.
+    """The VJPs of a primitive with three or more inputs (``stack``, ``concatenate``) as one
+    function (with one or two inputs, give a VJP per input as usual).
 
     ``pullback(g, out, inputs)`` returns one cotangent per input (a sequence; entries for
     inputs that do not require grad may be None). Calling a separate ``vjp(g, out, *inputs)``
@@ -269,22 +279,19 @@ def _run(root, seed, stop_at, retain_graph, create_graph, through=()):
         g = pop(node)
         if through and node in through:
             kept[node] = g
-        contributions = None
-        if create_graph:
-            args = (node, *parents)
-        elif len(parents) == 2:  # the common cases, spelled out: no map, no unpacking
-            a, b = parents
+        if len(parents) == 2 and not create_graph:  # the common cases, spelled out: no map,
+            a, b = parents                           # no unpacking
             args = (node._data, a._data, b._data)
-        elif len(parents) == 1:
+        elif len(parents) == 1 and not create_graph:
             args = (node._data, parents[0]._data)
         else:
-            args = (node._data, *map(_data_of, parents))
-        if type(vjps) is JointVJP:  # one call for all inputs: linear in their number
-            contributions = vjps.pullback(g, args[0], args[1:])
+            args = (node, *parents) if create_graph else (node._data, *map(_data_of, parents))
+            if type(vjps) is JointVJP:  # (only for 3+ inputs) one call for all of them
+                vjps, args = _pieces(vjps.pullback(g, args[0], args[1:])), ()
         i = 0  # (indexing vjps is faster than zip here)
         for parent in parents:
             if parent.requires_grad:
-                contribution = vjps[i](g, *args) if contributions is None else contributions[i]
+                contribution = vjps[i](g, *args)
                 if parent in cotangents:
                     cotangents[parent] = cotangents[parent] + contribution
                 else:
@@ -365,16 +372,16 @@ def backward(output, grad=None, retain_graph=False, create_graph=False):
             # the caller's seed and was not given to another leaf already (a + b hands both
             # operands the same array). Built-in VJPs return new arrays, views or the
             # cotangent they were given; users' VJPs (autograd.extend) return copies.
-            if create_graph:
-                pass
-            elif (type(g) is np.ndarray and g is not seed and id(g) not in adopted
-                  and g.dtype == leaf._data.dtype and _owns_writeable_memory(g.flags)):
-                adopted.add(id(g))
-            else:
-                g = np.array(g, dtype=leaf.dtype)
-            if not create_graph and g.ndim == 0:
-                g = g[()]  # a NumPy scalar, as the 0-d tensor's .data is
-            leaf._grad = g if leaf._grad is None else leaf._grad + g
+            if not create_graph:
+                if (type(g) is np.ndarray and g is not seed and id(g) not in adopted
+                        and g.dtype == leaf._data.dtype and _owns_writeable_memory(g.flags)):
+                    adopted.add(id(g))
+                else:
+                    g = np.array(g, dtype=leaf.dtype)
+                if not g.ndim:
+                    g = g[()]  # a NumPy scalar, as the 0-d tensor's .data is
+            grad = leaf._grad
+            leaf._grad = g if grad is None else grad + g
 
 
 _accumulate_lock = threading.Lock()
