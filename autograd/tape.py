@@ -141,13 +141,14 @@ def _released_vjp(*_):  # marks a node whose saved values were freed by backward
 RELEASED = (_released_vjp,)
 
 
-def _pieces(contributions):
-    """Per-input "VJPs" that hand out cotangents a JointVJP has already computed."""
-    return [functools.partial(_given, c) for c in contributions]
-
-
-def _given(contribution, g):
-    return contribution
+def _send(parent, contribution, cotangents, heap, stop_at):
+    """Add ``contribution`` to ``parent``'s cotangent; a node's first one puts it on the heap."""
+    if parent in cotangents:
+        cotangents[parent] = cotangents[parent] + contribution
+    else:
+        cotangents[parent] = contribution
+        if parent._vjps is not None and parent not in stop_at:
+            heappush(heap, (-parent._seq, parent))
 
 
 class JointVJP:
@@ -286,12 +287,20 @@ def _run(root, seed, stop_at, retain_graph, create_graph, through=()):
             args = (node._data, parents[0]._data)
         else:
             args = (node, *parents) if create_graph else (node._data, *map(_data_of, parents))
-            if type(vjps) is JointVJP:  # (only for 3+ inputs) one call for all of them
-                vjps, args = _pieces(vjps.pullback(g, args[0], args[1:])), ()
+            if type(vjps) is JointVJP:  # 3+ inputs: one call gives each input its cotangent
+                contributions = vjps.pullback(g, args[0], args[1:])
+                for parent, contribution in zip(parents, contributions):
+                    if parent.requires_grad:
+                        _send(parent, contribution, cotangents, heap, stop_at)
+                if not retain_graph:
+                    node._parents = ()
+                    node._vjps = RELEASED
+                continue
         i = 0  # (indexing vjps is faster than zip here)
         for parent in parents:
             if parent.requires_grad:
                 contribution = vjps[i](g, *args)
+                # (what _send does, inline: this loop runs for every edge of every graph)
                 if parent in cotangents:
                     cotangents[parent] = cotangents[parent] + contribution
                 else:
