@@ -10,7 +10,7 @@
 from autograd import _installation  # HIPS autograd shares the name: refuse a mixed folder
 _installation.check()
 from autograd.tape import enable_grad, is_grad_enabled, no_grad
-from autograd.tensor import Tensor, tensor
+from autograd.tensors import Tensor, tensor
 from autograd import registry as _registry
 
 # Every registered primitive (and composed or constant function) is ``ag.<name>``: the

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 
 # Modules every tapegrad install has. A folder without them is a leftover or a mix.
-OWN_MODULES = ("tape.py", "tensor.py", "primitives.py", "functional.py", "transforms.py")
+OWN_MODULES = ("tape.py", "tensors.py", "primitives.py", "functional.py", "transforms.py")
 
 # Modules only HIPS autograd has: internal names of its tracing machinery that tapegrad
 # does not use. (Names it shares with tapegrad's public API, such as extend.py, or that

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd.tensor import Tensor
+from autograd.tensors import Tensor
 
 __all__ = ["manual_seed", "generator", "zeros", "ones", "full", "empty", "arange", "linspace",
            "eye", "randn", "rand", "zeros_like", "ones_like", "full_like"]

@@ -20,7 +20,7 @@ import numpy as np
 from autograd import primitives  # noqa: F401  (registers the built-ins)
 from autograd import registry
 from autograd.operands import numpy_name
-from autograd.tensor import Tensor, constant
+from autograd.tensors import Tensor, constant
 
 __all__ = ["ufunc", "function", "bind"]
 

@@ -48,7 +48,7 @@ import functools
 import numpy as np
 
 from autograd import registry, tape
-from autograd.tensor import Tensor, constant, record
+from autograd.tensors import Tensor, constant, record
 
 __all__ = ["primitive", "defvjp"]
 

@@ -24,7 +24,7 @@ from autograd.fused import (
 from autograd.primitives import (
     _as_tensor, describe, exp, getitem, log, reshape, sub, sum, transpose, where,
 )
-from autograd.tensor import Tensor, numeric_array
+from autograd.tensors import Tensor, numeric_array
 
 __all__ = ["softmax", "log_softmax", "logsumexp", "cross_entropy"]
 

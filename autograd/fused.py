@@ -39,7 +39,7 @@ import numpy as np
 
 from autograd import tape
 from autograd.primitives import _as_tensor, _ones, describe, exp, scatter_add, sub, sum
-from autograd.tensor import Tensor
+from autograd.tensors import Tensor
 
 __all__ = ["EffectiveTarget", "accumulator", "index_cross_entropy", "index_target",
            "probability_target", "softmax_cross_entropy", "stable_shift"]

@@ -26,7 +26,7 @@ import zipfile
 import numpy as np
 
 from autograd import creation, primitives
-from autograd.tensor import Tensor
+from autograd.tensors import Tensor
 
 __all__ = [
     "manual_seed", "Module", "Linear", "ReLU", "Tanh", "Sigmoid", "Sequential", "MLP",

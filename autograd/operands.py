@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from autograd.tensor import Tensor, constant, numeric_array
+from autograd.tensors import Tensor, constant, numeric_array
 
 WEAK_NUMBERS = (float, int)  # Python numbers: their dtype follows the other operand
 

@@ -27,7 +27,7 @@ import numbers
 
 import numpy as np
 
-from autograd.tensor import Tensor
+from autograd.tensors import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 

@@ -47,7 +47,7 @@ from autograd.operands import (
 )
 from autograd.registry import register
 from autograd.tape import JointVJP
-from autograd.tensor import Tensor, constant, numeric_dtype, record
+from autograd.tensors import Tensor, constant, numeric_dtype, record
 
 # Names other modules import from here (kept while they move to operands.py).
 _as_tensor, _raw = as_tensor, raw

@@ -26,7 +26,7 @@ import numpy as np
 
 from autograd import tape
 from autograd.primitives import describe, reshape, stack
-from autograd.tensor import Tensor, numeric_array
+from autograd.tensors import Tensor, numeric_array
 
 __all__ = ["grad", "value_and_grad", "vjp", "jacobian", "hessian", "hvp"]
 

@@ -20,7 +20,7 @@ import itertools
 
 import numpy as np
 
-from autograd.tensor import Tensor
+from autograd.tensors import Tensor
 
 __all__ = ["tape", "to_dot", "draw", "Listing"]
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import autograd as ag
 from autograd.primitives import _raw
-from autograd.tensor import Tensor
+from autograd.tensors import Tensor
 from autograd.testing import GradcheckError, gradcheck, strategies as ags
 from specs import PRIMITIVES
 

@@ -178,11 +178,11 @@ def test_hips_files_beside_ours_fail_at_import_saying_how_to_repair(tmp_path):
 
 
 def test_missing_modules_fail_at_import_saying_how_to_repair(tmp_path):
-    site = _site_packages(tmp_path, remove=["tensor.py", "tape.py"])
+    site = _site_packages(tmp_path, remove=["tensors.py", "tape.py"])
     run = _import_autograd(site)
     assert run.returncode != 0 and "ImportError: " in run.stderr, run.stderr
     message = run.stderr[run.stderr.index("ImportError: "):]
-    assert "tapegrad's own modules tape.py, tensor.py are missing" in message
+    assert "tapegrad's own modules tape.py, tensors.py are missing" in message
     assert "pip uninstall autograd tapegrad" in message
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 
 import autograd as ag
-from autograd.tensor import Tensor
+from autograd.tensors import Tensor
 from autograd.testing import GradcheckError, gradcheck, strategies as ags
 
 

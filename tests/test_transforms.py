@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import autograd as ag
 from autograd import tape, transforms
-from autograd.tensor import Tensor
+from autograd.tensors import Tensor
 from autograd.testing import strategies as ags
 
 

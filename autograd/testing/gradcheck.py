@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograd import tape
-from autograd.tensor import Tensor
+from autograd.tensors import Tensor
 
 __all__ = ["gradcheck", "GradcheckError"]
 

@@ -18,7 +18,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from autograd.tensor import Tensor
+from autograd.tensors import Tensor
 
 __all__ = ["arrays", "tensors", "shapes", "broadcastable_shapes", "broadcastable_arrays"]
 
