@@ -22,6 +22,8 @@ from autograd.creation import (
     arange, empty, eye, full, full_like, linspace, manual_seed, ones, ones_like, rand, randn,
     zeros, zeros_like,
 )
-from autograd import nn, optim, viz
+from autograd.linear_ce import linear_cross_entropy
+from autograd.compiler import compile
+from autograd import linalg, nn, optim, viz
 
 __version__ = "0.1.0"

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-__all__ = ["Entry", "register", "entries", "builtin", "exports"]
+__all__ = ["Entry", "register", "entries", "builtin", "builtin_names", "exports", "namespace"]
 
 KINDS = ("primitive", "composed", "constant")
 
@@ -46,6 +46,12 @@ class Entry:
     properties: tuple = ()       # Tensor properties: ``x.T = f(x)``
     builtin: bool = True         # False for users' primitives (autograd.extend)
     makers: dict = field(default_factory=dict)  # users' primitives: argnum -> VJP maker
+    namespace: str | None = None  # "linalg": exported as ``ag.linalg.<name>``, not ``ag.<name>``
+
+    @property
+    def key(self):
+        """The name the registry knows it by: ``"exp"``, or ``"linalg.inv"`` in a namespace."""
+        return f"{self.namespace}.{self.name}" if self.namespace else self.name
 
 
 _ENTRIES: list[Entry] = []
@@ -53,11 +59,13 @@ _BUILTIN: dict[str, Entry] = {}
 
 
 def register(function, vjps=None, *, kind="primitive", numpy=(), methods=(), reflected=(),
-             properties=(), name=None, builtin=True):
+             properties=(), name=None, builtin=True, namespace=None):
     """Add ``function`` to the registry and return its entry.
 
     ``numpy``, ``methods``, ``reflected`` and ``properties`` take one item or a tuple.
     Built-in names are unique (a second ``exp`` is a bug); users' names need not be.
+    ``namespace`` files the entry under a sub-namespace (``"linalg"`` for ``ag.linalg.inv``):
+    its key is ``"linalg.inv"`` and ``exports()`` leaves it out of ``ag.<name>``.
 
     >>> import numpy as np
     >>> from autograd.registry import builtin
@@ -68,11 +76,11 @@ def register(function, vjps=None, *, kind="primitive", numpy=(), methods=(), ref
         raise ValueError(f"register: kind must be one of {KINDS}, got {kind!r}")
     entry = Entry(name=name or function.__name__, function=function, kind=kind, vjps=vjps,
                   numpy=_tuple(numpy), methods=_tuple(methods), reflected=_tuple(reflected),
-                  properties=_tuple(properties), builtin=builtin)
+                  properties=_tuple(properties), builtin=builtin, namespace=namespace)
     if builtin:
-        if entry.name in _BUILTIN:
-            raise ValueError(f"register: a built-in primitive named {entry.name!r} exists already")
-        _BUILTIN[entry.name] = entry
+        if entry.key in _BUILTIN:
+            raise ValueError(f"register: a built-in primitive named {entry.key!r} exists already")
+        _BUILTIN[entry.key] = entry
     _ENTRIES.append(entry)
     return entry
 
@@ -89,15 +97,21 @@ def entries(builtin_only=False):
 
 
 def builtin(name):
-    """The built-in entry called ``name`` (KeyError if there is none)."""
+    """The built-in entry called ``name`` (``"linalg.inv"`` in a namespace; KeyError if none)."""
     return _BUILTIN[name]
 
 
 def builtin_names(kind=None):
-    """Names of the built-in entries (of one ``kind`` if given), in registration order."""
+    """Keys of the built-in entries (of one ``kind`` if given), in registration order."""
     return [name for name, e in _BUILTIN.items() if kind is None or e.kind == kind]
 
 
 def exports():
-    """{name: function} for every built-in: what ``import autograd as ag`` offers as ``ag.<name>``."""
-    return {name: entry.function for name, entry in _BUILTIN.items()}
+    """{name: function} for every built-in: what ``import autograd as ag`` offers as ``ag.<name>``
+    (namespaced entries are their module's: ``ag.linalg.inv``)."""
+    return {e.name: e.function for e in _BUILTIN.values() if e.namespace is None}
+
+
+def namespace(name):
+    """{name: function} of the built-ins filed under ``name`` (``namespace("linalg")``)."""
+    return {e.name: e.function for e in _BUILTIN.values() if e.namespace == name}

@@ -295,4 +295,11 @@ PRIMITIVES = [
          _ends(lambda xs, axis: np.stack(xs, axis=axis)), stack_arguments, fan_out=(0, 1)),
 ]
 
+# The rest of the vocabulary, one file per kind (each imports Spec and the strategies above).
+import specs_elementwise  # noqa: E402
+import specs_linalg  # noqa: E402
+import specs_shapes  # noqa: E402
+
+PRIMITIVES += specs_elementwise.ROWS + specs_shapes.ROWS + specs_linalg.ROWS
+
 SPECS_BY_NAME = {spec.name: spec for spec in PRIMITIVES}

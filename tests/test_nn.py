@@ -387,7 +387,7 @@ def test_load_into_a_different_architecture_fails_clearly(tmp_path):
 
 
 def test_docstring_examples_run():
-    results = doctest.testmod(nn, extraglobs={"ag": ag, "np": np})
+    results = doctest.testmod(nn.modules, extraglobs={"ag": ag, "np": np})
     assert results.attempted >= 10 and results.failed == 0
 
 

@@ -1,0 +1,5 @@
+"""Helpers around a training step."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
