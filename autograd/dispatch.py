@@ -17,7 +17,8 @@ import inspect
 
 import numpy as np
 
-from autograd import primitives  # noqa: F401  (registers the built-ins)
+# Importing these registers the built-ins: every module that holds primitive blocks.
+from autograd import primitives, assembly, contractions, linalg  # noqa: F401,E402
 from autograd import registry
 from autograd.operands import numpy_name
 from autograd.tensors import Tensor, constant

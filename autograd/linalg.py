@@ -15,4 +15,4 @@ def __dir__():
     return sorted(__all__)
 
 
-globals().update(registry.namespace("linalg"))
+
