@@ -298,8 +298,9 @@ PRIMITIVES = [
 # The rest of the vocabulary, one file per kind (each imports Spec and the strategies above).
 import specs_elementwise  # noqa: E402
 import specs_linalg  # noqa: E402
+import specs_nn  # noqa: E402
 import specs_shapes  # noqa: E402
 
-PRIMITIVES += specs_elementwise.ROWS + specs_shapes.ROWS + specs_linalg.ROWS
+PRIMITIVES += specs_elementwise.ROWS + specs_shapes.ROWS + specs_linalg.ROWS + specs_nn.ROWS
 
 SPECS_BY_NAME = {spec.name: spec for spec in PRIMITIVES}
