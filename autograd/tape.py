@@ -382,11 +382,12 @@ def backward(output, grad=None, retain_graph=False, create_graph=False):
             # operands the same array). Built-in VJPs return new arrays, views or the
             # cotangent they were given; users' VJPs (autograd.extend) return copies.
             if not create_graph:
-                if (type(g) is np.ndarray and g is not seed and id(g) not in adopted
-                        and g.dtype == leaf._data.dtype and _owns_writeable_memory(g.flags)):
+                flags = g.flags if type(g) is np.ndarray else None
+                if (flags is not None and flags.owndata and flags.writeable and g is not seed
+                        and g.dtype == leaf._data.dtype and id(g) not in adopted):
                     adopted.add(id(g))
                 else:
-                    g = np.array(g, dtype=leaf.dtype)
+                    g = np.array(g, dtype=leaf._data.dtype)
                 if not g.ndim:
                     g = g[()]  # a NumPy scalar, as the 0-d tensor's .data is
             grad = leaf._grad
@@ -394,10 +395,6 @@ def backward(output, grad=None, retain_graph=False, create_graph=False):
 
 
 _accumulate_lock = threading.Lock()
-
-
-def _owns_writeable_memory(flags):
-    return flags.owndata and flags.writeable
 
 
 def gradients(output, inputs, grad=None, retain_graph=False, create_graph=False):
