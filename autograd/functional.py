@@ -18,8 +18,8 @@ import numbers
 import numpy as np
 
 from autograd.fused import (
-    accumulator, index_cross_entropy, index_target, probability_target, softmax_cross_entropy,
-    stable_shift,
+    accumulator, index_cross_entropy, index_target, probability_target, reduce_losses,
+    softmax_cross_entropy, stable_shift,
 )
 from autograd.primitives import (
     _as_tensor, describe, exp, getitem, log, reshape, sub, sum, transpose, where,
@@ -170,12 +170,10 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mea
     >>> round(loss.item(), 4)
     0.8964
     """
-    plain, keep = _plain_index_case(logits, target, weight, ignore_index, reduction,
-                                    label_smoothing, fused)
-    if plain:
+    logits, target, kind, weight, keep = _validated(logits, target, weight, ignore_index,
+                                                    reduction, label_smoothing, fused)
+    if kind == "plain":
         return index_cross_entropy(logits, target, reduction, keep)
-    logits, target, kind, weight = _checked(logits, target, weight, ignore_index, reduction,
-                                            label_smoothing, fused)
     label_smoothing = float(label_smoothing)
     if fused:
         return _fused_cross_entropy(logits, target, kind, weight, ignore_index, reduction,
@@ -184,35 +182,46 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mea
                                    label_smoothing)
 
 
-def _plain_index_case(logits, target, weight, ignore_index, reduction, smoothing, fused_flag):
-    """``(True, keep)`` if ``fused.index_cross_entropy`` serves the call, else ``(False, None)``.
+def _validated(logits, target, weight, ignore_index, reduction, label_smoothing, fused_flag):
+    """Check every argument of ``cross_entropy``: (logits Tensor, target array, kind,
+    weight array or None, keep), or an error in the user's terms.
 
-    That is the common, valid case: logits a 2-D float Tensor (N, C) with N, C > 0;
-    target an integer ndarray (N,) of classes in [0, C) or ``ignore_index``, at least one
-    of them not ignored; no weight, no label smoothing, the default ``fused=True``.
-    ``keep`` marks the positions not ignored (None: all of them). Only cheap checks and
-    one max over the target when nothing is ignored: anything else goes through
-    ``_checked`` and the general path, which also words the errors.
+    ``kind`` is ``"plain"`` for the common, valid call that ``fused.index_cross_entropy``
+    serves (logits a 2-D float Tensor (N, C) with N, C > 0; target an integer ndarray (N,)
+    of classes in [0, C) or ``ignore_index``, at least one not ignored; no weight, no
+    smoothing, ``fused=True``), found with cheap checks and one max over the target
+    first; ``keep`` then marks the positions not ignored (None: all of them). Anything
+    else is checked in full and gets ``"indices"`` or ``"probabilities"`` (``keep`` None).
     """
-    no = (False, None)
-    if not (fused_flag is True and weight is None and type(logits) is Tensor
+    if (fused_flag is True and weight is None and type(logits) is Tensor
             and type(target) is np.ndarray and reduction in _REDUCTIONS
-            and type(smoothing) in (float, int) and smoothing == 0
+            and type(label_smoothing) in (float, int) and label_smoothing == 0
             and type(ignore_index) is int and target.dtype.kind in "iu"):
-        return no
-    shape = logits.shape
-    if len(shape) != 2 or target.shape != shape[:1] or not shape[0] or logits.dtype.kind != "f":
-        return no
-    classes = shape[1]
-    if not classes:
-        return no
-    if not 0 <= ignore_index < classes and _all_class_indices(target, classes):
-        return True, None
-    keep = target != ignore_index
-    kept = target[keep]
-    if not kept.size or not _all_class_indices(kept, classes):
-        return no
-    return True, keep
+        shape = logits.shape
+        if (len(shape) == 2 and target.shape == shape[:1] and shape[0] and shape[1]
+                and logits.dtype.kind == "f"):
+            classes = shape[1]
+            if not 0 <= ignore_index < classes and _all_class_indices(target, classes):
+                return logits, target, "plain", None, None
+            keep = target != ignore_index
+            kept = target[keep]
+            if kept.size and _all_class_indices(kept, classes):
+                return logits, target, "plain", None, keep
+    # The full checks, one argument at a time.
+    logits = _as_tensor(logits)
+    if logits.dtype.kind != "f":
+        raise TypeError(f"cross_entropy: logits must be floating point, got {describe(logits)}")
+    if logits.ndim == 0:
+        raise ValueError("cross_entropy: logits must have shape (C,), (N, C) or (N, C, d1, ...), "
+                         f"got a 0-d tensor ({describe(logits)})")
+    axis = 0 if logits.ndim == 1 else 1
+    if logits.shape[axis] == 0:
+        raise ValueError(f"cross_entropy: logits have no classes (axis {axis} has length 0): "
+                         f"{describe(logits)}")
+    _check_options(reduction, label_smoothing, ignore_index, fused_flag)
+    target, kind = _checked_target(target, logits, ignore_index)
+    weight = None if weight is None else _checked_weight(weight, logits)
+    return logits, target, kind, weight, None
 
 
 def _all_class_indices(indices, classes):
@@ -256,7 +265,7 @@ def _composed_cross_entropy(logits, target, kind, weight, ignore_index, reductio
         if weight_along_classes is not None:
             y = y * weight_along_classes
         per_position = -sum(log_p * y.astype(logits.dtype, copy=False), axis=axis)
-        return _reduce(per_position, reduction, per_position.size)
+        return reduce_losses(per_position, reduction, per_position.size)
 
     keep = target != ignore_index
     safe_target = np.where(keep, target, 0)
@@ -270,29 +279,7 @@ def _composed_cross_entropy(logits, target, kind, weight, ignore_index, reductio
         per_position = (1 - smoothing) * per_position + (smoothing / classes) * smooth
     per_position = where(keep, per_position, 0)          # ignored positions: 0, and no gradient
     denominator = target_weight[keep].sum(dtype=accumulator(logits.dtype))
-    return _reduce(per_position, reduction, denominator)
-
-
-def _reduce(per_position, reduction, denominator):
-    """The per-position losses summed (``"sum"``) or divided by ``denominator`` (``"mean"``).
-
-    Summed and divided in ``fused.accumulator`` of their dtype (float32 for float16, as
-    np.mean does: float16 overflows past 65,504), then cast back: the loss keeps the
-    logits' dtype, and the cast's VJP takes the gradient back to it as well.
-    """
-    if reduction == "none":
-        return per_position
-    dtype = per_position.dtype
-    wide = accumulator(dtype)
-    if wide != dtype:
-        per_position = per_position.astype(wide)
-    total = sum(per_position)
-    if reduction == "mean":
-        if denominator == 0:  # nothing counted: NaN as in PyTorch (0/0), with a zero gradient
-            total = total * np.nan
-        else:
-            total = total / denominator
-    return total if wide == dtype else total.astype(dtype)
+    return reduce_losses(per_position, reduction, denominator)
 
 
 def _fused_cross_entropy(logits, target, kind, weight, ignore_index, reduction, smoothing):
@@ -318,19 +305,7 @@ def _fused_cross_entropy(logits, target, kind, weight, ignore_index, reduction, 
     return loss
 
 
-def _checked(logits, target, weight, ignore_index, reduction, label_smoothing, fused_flag):
-    """Validate every argument; return (logits Tensor, target array, kind, weight array)."""
-    logits = _as_tensor(logits)
-    if logits.dtype.kind != "f":
-        raise TypeError(f"cross_entropy: logits must be floating point, got {describe(logits)}")
-    if logits.ndim == 0:
-        raise ValueError("cross_entropy: logits must have shape (C,), (N, C) or (N, C, d1, ...), "
-                         f"got a 0-d tensor ({describe(logits)})")
-    axis = 0 if logits.ndim == 1 else 1
-    classes = logits.shape[axis]
-    if classes == 0:
-        raise ValueError(f"cross_entropy: logits have no classes (axis {axis} has length 0): "
-                         f"{describe(logits)}")
+def _check_options(reduction, label_smoothing, ignore_index, fused_flag):
     if reduction not in _REDUCTIONS:
         raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', "
                          f"got {reduction!r}")
@@ -344,6 +319,11 @@ def _checked(logits, target, weight, ignore_index, reduction, label_smoothing, f
     if not isinstance(fused_flag, (bool, np.bool_)):
         raise TypeError(f"cross_entropy: fused must be True or False, got {fused_flag!r}")
 
+
+def _checked_target(target, logits, ignore_index):
+    """(target array, ``"indices"`` or ``"probabilities"``) for the logits' shape."""
+    axis = 0 if logits.ndim == 1 else 1
+    classes = logits.shape[axis]
     target = _data_argument(target, "target")
     positions_shape = logits.shape[:axis] + logits.shape[axis + 1:]
     if target.dtype.kind in "iu":
@@ -382,15 +362,19 @@ def _checked(logits, target, weight, ignore_index, reduction, label_smoothing, f
             f"{positions_shape}) or class probabilities (float dtype, shape {logits.shape}); "
             f"got {describe(target)}")
 
-    if weight is not None:
-        weight = _data_argument(weight, "weight")
-        if weight.dtype.kind not in "fiu":
-            raise TypeError(f"cross_entropy: weight must be numeric, got {describe(weight)}")
-        if weight.shape != (classes,):
-            raise ValueError(f"cross_entropy: weight must have shape ({classes},), one entry per "
-                             f"class of logits {logits.shape}, got shape {weight.shape}")
-        weight = weight.astype(logits.dtype, copy=False)
-    return logits, target, kind, weight
+    return target, kind
+
+
+def _checked_weight(weight, logits):
+    """The class weights (C,) as an array of the logits' dtype."""
+    classes = logits.shape[0 if logits.ndim == 1 else 1]
+    weight = _data_argument(weight, "weight")
+    if weight.dtype.kind not in "fiu":
+        raise TypeError(f"cross_entropy: weight must be numeric, got {describe(weight)}")
+    if weight.shape != (classes,):
+        raise ValueError(f"cross_entropy: weight must have shape ({classes},), one entry per "
+                         f"class of logits {logits.shape}, got shape {weight.shape}")
+    return weight.astype(logits.dtype, copy=False)
 
 
 def _data_argument(value, name):

@@ -38,11 +38,11 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from autograd import tape
-from autograd.primitives import _as_tensor, _ones, describe, exp, scatter_add, sub, sum
+from autograd.primitives import _as_tensor, _ones, describe, scatter_add
 from autograd.tensors import Tensor
 
 __all__ = ["EffectiveTarget", "accumulator", "index_cross_entropy", "index_target",
-           "probability_target", "softmax_cross_entropy", "stable_shift"]
+           "probability_target", "reduce_losses", "softmax_cross_entropy", "stable_shift"]
 
 
 def accumulator(dtype):
@@ -237,17 +237,31 @@ def _target_dot(target, shifted):
     return np.where(target.keep, dot, 0)  # an ignored row adds nothing, even next to -inf
 
 
-def _reduced(row_losses, reduction, norm):
-    """The loss from the row losses (M,) and the ``"mean"`` denominator ``norm``, in their
-    own (wide) dtype: the caller casts the result to the logits' dtype."""
+def reduce_losses(losses, reduction, norm):
+    """The loss from per-position ``losses``: as they are (``"none"``), summed (``"sum"``)
+    or summed and divided by ``norm`` (``"mean"``; NaN with a zero gradient if ``norm`` is
+    0, as PyTorch's 0/0, without a warning).
+
+    The one reducer of both paths: ``losses`` is a Tensor on the composed path (the tape
+    differentiates what is done here) and the fused primitive's float64 array of row
+    losses on the fused path. Summed and divided in ``accumulator`` of their dtype
+    (float32 for float16, as np.mean does: float16 overflows past 65,504), then cast
+    back, so a Tensor loss keeps the logits' dtype (the cast's VJP takes the gradient back
+    to it as well); the fused caller casts its float64 result itself.
+
+    >>> reduce_losses(np.array([1.0, 2.0, 0.0]), "mean", 2)
+    np.float64(1.5)
+    """
     if reduction == "none":
-        return row_losses
-    total = row_losses.sum()
-    if reduction == "sum":
-        return total
-    if norm == 0:  # nothing counted: NaN as in PyTorch (0/0), without a warning
-        return total * np.nan
-    return total / norm
+        return losses
+    dtype = losses.dtype
+    wide = accumulator(dtype)
+    if wide != dtype:
+        losses = losses.astype(wide)
+    total = losses.sum()
+    if reduction == "mean":
+        total = total * np.nan if norm == 0 else total / norm
+    return total if wide == dtype else total.astype(dtype)
 
 
 def _row_factor(target, reduction, dtype):
@@ -287,7 +301,7 @@ def softmax_cross_entropy(logits, target, reduction="mean"):
     gradient, row_losses = _sweep(logits.data, target, row_factor if needs_gradient else None)
     # Reduced in float64 (the row losses' dtype), returned in the logits' dtype.
     row_losses = np.where(target.keep, row_losses, 0)
-    data = _reduced(row_losses, reduction, target.norm).astype(dtype)
+    data = reduce_losses(row_losses, reduction, target.norm).astype(dtype)
     saved = [gradient] if needs_gradient else []
 
     def softmax_cross_entropy_vjp(g, out, z):
@@ -311,6 +325,11 @@ def index_cross_entropy(logits, classes, reduction="mean", keep=None):
     to for large arrays (they gain from its cache blocking) and for rows whose maximum
     is not finite (they need its care).
 
+    Steps: the targets' flat positions (``_flat_targets``), ``exp(z - max)`` into one
+    buffer (``_exponentials``), the loss (``_index_loss``), and, if a backward may
+    follow, the buffer turned into the gradient for a unit cotangent
+    (``_index_gradient_in_place``), which the VJP hands over.
+
     >>> import autograd as ag
     >>> z = ag.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
     >>> index_cross_entropy(z, np.array([2])).backward()
@@ -324,75 +343,22 @@ def index_cross_entropy(logits, classes, reduction="mean", keep=None):
     # Reductions along short contiguous rows are slow in NumPy; with the classes on the
     # first axis they become element-wise passes over all rows, several times faster.
     narrow = num_classes <= _NARROW_CLASSES
-    # Flat positions of the targets (1-D indexing is several times cheaper than 2-D), in
-    # the index dtype (a uint8 class times the row length would overflow). Being a new
-    # array, it also keeps the classes safe from later writes to the caller's array.
-    if narrow:   # buffer (C, M): class c of row m is at c * M + m
-        targets = np.multiply(classes, rows_count, dtype=np.intp, casting="unsafe")
-        targets += _steps(rows_count, 1)
-    else:        # buffer (M, C): at m * C + c
-        targets = np.add(_steps(rows_count, num_classes), classes, dtype=np.intp,
-                         casting="unsafe")
+    targets = _flat_targets(classes, rows_count, num_classes, narrow)
 
-    def general_target():
+    def general_target():   # the EffectiveTarget of the general primitive, when needed
         starts = _steps(rows_count, 1 if narrow else num_classes)
         found = (targets - starts) // rows_count if narrow else targets - starts
         return index_target(found if keep is None else np.where(keep, found, -1),
                             num_classes, ignore_index=-1, dtype=z.dtype)
 
-    if z.nbytes > _BLOCK_BYTES:
+    exponentials = None if z.nbytes > _BLOCK_BYTES else _exponentials(z, targets, narrow)
+    if exponentials is None:  # large (blocking pays), or a row maximum that is not finite
         return softmax_cross_entropy(logits, general_target(), reduction)
-    class_axis = 0 if narrow else 1
-    wide = np.float32 if z.itemsize < 4 else None  # sums over rows: float16's in float32
-    source = z.T.copy() if narrow else z   # narrow: a new C-ordered (C, M) array
-    shift = np.maximum.reduce(source, axis=class_axis, keepdims=True)
-    # The maxima's sum is not finite if one of them is inf or NaN (summed in float32 for
-    # float16: 65,505 maxima near 1 would overflow float16 itself).
-    if not math.isfinite(np.add.reduce(shift, axis=None, dtype=wide)):  # a row with inf or NaN:
-        return softmax_cross_entropy(logits, general_target(), reduction)  # stable_shift's care
-    # The buffer must be C-ordered whatever the logits' layout (z.T, z[::2], tanh(h.T)):
-    # the flat target positions above count in C order, and ``flat`` must be a view, so
-    # that writing through it reaches the buffer (of an F-ordered array, reshape(-1)
-    # would return a copy, and the gradient would silently miss its -onehot term).
-    buffer = np.subtract(source, shift, out=source if narrow else None, order="C")
-    flat = buffer.reshape(-1)
-    picked = flat[targets]                 # z - max at the target
-    np.exp(buffer, out=buffer)
-    if narrow:  # one row of sums (M,), which broadcasts over the (C, M) buffer
-        ones = _ones(num_classes, buffer.dtype)
-        sums = np.add.reduce(buffer, axis=0) if ones is None else ones @ buffer
-    else:
-        sums = np.add.reduce(buffer, axis=1, keepdims=True)
-    # From here every row sum is >= 1 (its maximum gives exp(0)), so log is safe; a -inf
-    # logit gives p = 0, or an infinite loss if it is the target, as in the general path.
-    log_sums = np.log(sums)
-    kept = rows_count
-    if keep is None and reduction != "none":
-        # log sums >= 0 and picked <= 0: the difference adds magnitudes, nothing cancels.
-        data = np.add.reduce(log_sums, axis=None, dtype=wide) - np.add.reduce(picked, dtype=wide)
-    else:
-        row_losses = log_sums.reshape(-1)
-        row_losses -= picked
-        if keep is not None:
-            row_losses = np.where(keep, row_losses, row_losses.dtype.type(0))
-            kept = int(np.count_nonzero(keep))
-        data = row_losses if reduction == "none" else np.add.reduce(row_losses, dtype=wide)
-    # d(loss)/d(row loss): 1/kept for "mean", else 1; 0 on ignored rows.
-    scale = 1 / kept if reduction == "mean" else 1
-    if reduction == "mean":
-        data = data / kept                 # a Python int keeps the (wide) dtype
-    if wide is not None and reduction != "none":
-        data = data.astype(z.dtype)        # the loss in the logits' dtype
+    buffer, flat, picked, sums = exponentials
+    data, scale = _index_loss(picked, sums, keep, reduction, z.dtype)
     saved = []
     if tape.is_grad_enabled() and logits.requires_grad:
-        if keep is None:
-            row_scale = scale
-            np.divide(scale, sums, out=sums)
-        else:
-            row_scale = np.where(keep, z.dtype.type(scale), z.dtype.type(0))
-            np.divide(row_scale.reshape(sums.shape), sums, out=sums)
-        buffer *= sums                     # row_scale * p
-        flat[targets] -= row_scale         # row_scale * (p - onehot)
+        _index_gradient_in_place(buffer, flat, sums, targets, keep, scale)
         saved.append(buffer.T.copy() if narrow else buffer)
 
     def index_cross_entropy_vjp(g, out, z):
@@ -406,6 +372,92 @@ def index_cross_entropy(logits, classes, reduction="mean", keep=None):
         return _scaled(_sweep(z, target, row_factor)[0], g)
 
     return Tensor._from_op(data, (logits,), (index_cross_entropy_vjp,), "softmax_cross_entropy")
+
+
+def _flat_targets(classes, rows_count, num_classes, narrow):
+    """Flat positions (M,) of the target entries in the buffer: (C, M) if ``narrow``
+    (class c of row m at c * M + m), else (M, C) (at m * C + c).
+
+    1-D indexing is several times cheaper than 2-D. In the index dtype: a uint8 class
+    times the row length would overflow. Being a new array, it also keeps the classes
+    safe from later writes to the caller's array.
+    """
+    if narrow:
+        targets = np.multiply(classes, rows_count, dtype=np.intp, casting="unsafe")
+        targets += _steps(rows_count, 1)
+        return targets
+    return np.add(_steps(rows_count, num_classes), classes, dtype=np.intp, casting="unsafe")
+
+
+def _exponentials(z, targets, narrow):
+    """``exp(z - max)`` in one new C-ordered buffer ((C, M) if ``narrow``, else (M, C)):
+    (buffer, its flat view, ``z - max`` at the targets (M,), the row sums), or None if a
+    row maximum is inf or NaN (``softmax_cross_entropy``'s ``stable_shift`` handles those).
+
+    The row sums are (M,) if ``narrow`` (they broadcast over the (C, M) buffer), else
+    (M, 1). Each is >= 1: the row's maximum contributes exp(0).
+    """
+    class_axis = 0 if narrow else 1
+    source = z.T.copy() if narrow else z   # narrow: a new C-ordered (C, M) array
+    shift = np.maximum.reduce(source, axis=class_axis, keepdims=True)
+    # The maxima's sum is not finite if one of them is inf or NaN (summed in float32 for
+    # float16: 65,505 maxima near 1 would overflow float16 itself).
+    wide = np.float32 if z.itemsize < 4 else None
+    if not math.isfinite(np.add.reduce(shift, axis=None, dtype=wide)):
+        return None
+    # The buffer must be C-ordered whatever the logits' layout (z.T, z[::2], tanh(h.T)):
+    # the flat target positions count in C order, and ``flat`` must be a view, so that
+    # writing through it reaches the buffer (of an F-ordered array, reshape(-1) would
+    # return a copy, and the gradient would silently miss its -onehot term).
+    buffer = np.subtract(source, shift, out=source if narrow else None, order="C")
+    flat = buffer.reshape(-1)
+    picked = flat[targets]                 # z - max at the target
+    np.exp(buffer, out=buffer)
+    if narrow:
+        ones = _ones(buffer.shape[0], buffer.dtype)
+        sums = np.add.reduce(buffer, axis=0) if ones is None else ones @ buffer
+    else:
+        sums = np.add.reduce(buffer, axis=1, keepdims=True)
+    return buffer, flat, picked, sums
+
+
+def _index_loss(picked, sums, keep, reduction, dtype):
+    """(the loss in the logits' ``dtype``, d(loss)/d(row loss) of a kept row).
+
+    Row losses are ``log(sum) - (z - max)[y]``; log sums >= 0 and picked <= 0, so the
+    difference adds magnitudes and nothing cancels. Sums over rows of float16 run in
+    float32. A -inf logit gives p = 0, or an infinite loss if it is the target.
+    """
+    wide = np.float32 if dtype.itemsize < 4 else None
+    log_sums = np.log(sums)
+    kept = len(picked)
+    if keep is None and reduction != "none":
+        data = np.add.reduce(log_sums, axis=None, dtype=wide) - np.add.reduce(picked, dtype=wide)
+    else:
+        row_losses = log_sums.reshape(-1)
+        row_losses -= picked
+        if keep is not None:
+            row_losses = np.where(keep, row_losses, row_losses.dtype.type(0))
+            kept = int(np.count_nonzero(keep))
+        data = row_losses if reduction == "none" else np.add.reduce(row_losses, dtype=wide)
+    if reduction != "mean":
+        return (data if wide is None or reduction == "none" else data.astype(dtype)), 1
+    data = data / kept                     # a Python int keeps the (wide) dtype
+    return (data if wide is None else data.astype(dtype)), 1 / kept
+
+
+def _index_gradient_in_place(buffer, flat, sums, targets, keep, scale):
+    """Turn ``buffer`` (exp(z - max)) into ``r * (p - onehot)`` for a unit cotangent, with
+    the row factor ``r`` = ``scale`` on kept rows and 0 on ignored ones."""
+    dtype = buffer.dtype.type
+    if keep is None:
+        row_scale = scale
+        np.divide(scale, sums, out=sums)
+    else:
+        row_scale = np.where(keep, dtype(scale), dtype(0))
+        np.divide(row_scale.reshape(sums.shape), sums, out=sums)
+    buffer *= sums                         # row_scale * p
+    flat[targets] -= row_scale             # row_scale * (p - onehot)
 
 
 def _steps(count, step):
@@ -455,14 +507,14 @@ def _gradient_in_place(buffer, row_sums, row_cotangent, target):
 def _differentiable_gradient(g, z, target, row_factor):
     """The same gradient built from Tensor operations, so it can be differentiated again.
 
-    Used under ``create_graph`` (Hessians, nested grad); softmax is recomputed from the
-    logits with primitives.
+    Used under ``create_graph`` (Hessians, nested grad); ``p`` is ``functional.softmax``
+    of the logits, recorded on the tape (imported here: functional imports this module).
     """
+    from autograd.functional import softmax
+
     z = _as_tensor(z)
     rows, num_classes = z.shape
-    shifted = sub(z, Tensor._constant(stable_shift(z.data, 1)))
-    unnormalised = exp(shifted)
-    p = unnormalised / sum(unnormalised, axis=1, keepdims=True)
+    p = softmax(z, axis=1)
     r = g * row_factor                    # (M,) cotangent of each row's loss (Tensor or array)
     gradient = p * (r * target.total).reshape(rows, 1)
     if target.dense is not None:
