@@ -1,5 +1,1189 @@
-"""The maths of the layers as functions: ``import autograd.nn.functional as F``."""
+"""The maths of the layers as functions: ``import autograd.nn.functional as F``.
+
+Names, shapes, defaults and semantics are PyTorch's (``torch.nn.functional``): images are
+NCHW, a convolution weight is ``(out_channels, in_channels / groups, kh, kw)``.
+
+Fused primitives (one node on the tape, their own VJPs, registered under the namespace
+``"nn.functional"``): ``conv2d``, ``max_pool2d``, ``layer_norm``,
+``scaled_dot_product_attention``, ``binary_cross_entropy_with_logits`` and ``softplus``.
+Their first-order VJPs work on the arrays the forward saved; under ``create_graph`` they
+are built from recorded operations, so they can be differentiated again:
+
+- the convolution's VJPs are two more bilinear maps, the input gradient (a transposed
+  convolution) and the weight gradient (a correlation); the three maps are each other's
+  VJPs, so every order of derivative is one of them;
+- max pooling's VJP scatters the cotangent to the chosen positions (``scatter_add``,
+  whose VJP is a gather);
+- layer norm, attention and the logistic loss recompute their statistics from the
+  inputs with Tensor operations.
+
+Everything else is composed of primitives, and the tape differentiates it. The composed
+forms of the fused five (``_composed_conv2d`` ...) are kept for tests and timings.
+
+    >>> import autograd as ag, numpy as np
+    >>> import autograd.nn.functional as F
+    >>> x = ag.tensor(np.ones((1, 1, 4, 4)), requires_grad=True)
+    >>> F.conv2d(x, ag.tensor(np.ones((2, 1, 3, 3))), padding=1).shape
+    (1, 2, 4, 4)
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import functools
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from autograd import creation, primitives
+from autograd.functional import cross_entropy, softmax
+from autograd.operands import as_tensor, describe, raw
+from autograd.primitives import (
+    abs, exp, getitem, log, matmul, relu, reshape, scatter_add, sigmoid, stack,
+    tanh, transpose, unbroadcast, where,
+)
+from autograd.registry import register
+from autograd.tape import JointVJP
+from autograd.tensors import Tensor, constant, record
+
+__all__ = [
+    "conv2d", "max_pool2d", "avg_pool2d", "embedding", "layer_norm", "dropout", "gelu",
+    "silu", "leaky_relu", "elu", "softplus", "relu", "tanh", "sigmoid", "linear",
+    "scaled_dot_product_attention", "nll_loss", "mse_loss", "l1_loss", "huber_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
+]
+
+_NAMESPACE = "nn.functional"
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# ---------------------------------------------------------------------------
+# Checking arguments (errors name the function, what it expected and what it got).
+# ---------------------------------------------------------------------------
+
+def _floating(x, op, name="input"):
+    """``x`` as a Tensor of a floating dtype, or a TypeError naming ``op``."""
+    x = as_tensor(x, name=f"{op}: {name}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: {name} must have a floating dtype, got {describe(x)}")
+    return x
+
+
+def _int_pair(value, op, name, minimum):
+    """An int or a pair of ints as a pair, each at least ``minimum``."""
+    items = value if isinstance(value, (tuple, list)) else (value,)
+    if len(items) == 1:
+        items = (items[0], items[0])
+    if len(items) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                              for v in items):
+        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    if any(v < minimum for v in items):
+        raise ValueError(f"{op}: {name} must be at least {minimum}, got {value!r}")
+    return int(items[0]), int(items[1])
+
+
+def _reduction(reduction, op):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    return reduction
+
+
+def _reduced(losses, reduction):
+    if reduction == "sum":
+        return losses.sum()
+    if reduction == "mean":
+        return losses.mean()
+    return losses
+
+
+def _batched(x, op, what="(N, C, H, W) or (C, H, W)"):
+    """A 4-d view of an image batch and whether it was unbatched (3-d)."""
+    if x.ndim == 3:
+        return reshape(x, (1, *x.shape)), True
+    if x.ndim != 4:
+        raise ValueError(f"{op}: expected input of shape {what}, got {describe(x)}")
+    return x, False
+
+
+def _sigmoid_any(z):
+    """sigmoid on an array (plain NumPy) or on a Tensor (recorded)."""
+    return sigmoid(z) if isinstance(z, Tensor) else primitives._stable_sigmoid(z)
+
+
+def _softplus_any(z):
+    """log(1 + e^z) without overflow, on an array or on a Tensor (recorded)."""
+    if isinstance(z, Tensor):
+        return relu(z) + log(1 + exp(-abs(z)))
+    return np.logaddexp(0, z)
+
+
+def _joint(vjps, wanted):
+    """The VJPs of a node: a tuple for one or two inputs, one JointVJP for more, which
+    skips the inputs that do not require grad (``wanted``: a flag per input)."""
+    if len(vjps) <= 2:
+        return tuple(vjps)
+    return JointVJP(lambda g, out, inputs: [vjp(g, out, *inputs) if needed else None
+                                            for vjp, needed in zip(vjps, wanted)])
+
+
+def _wanted(inputs):
+    return tuple(t.requires_grad for t in inputs)
+
+
+# ---------------------------------------------------------------------------
+# Convolution: three bilinear maps, each the VJP of the others.
+#
+#   y  = conv(x, w)          y[n, o, p, q] = sum_{c,i,j} xpad[n, c, s p + d i, s q + d j] w[o, c, i, j]
+#   gx = conv_input(g, w)    <conv(x, w), g> = <x, conv_input(g, w)>   (a transposed convolution)
+#   gw = conv_weight(x, g)   <conv(x, w), g> = <w, conv_weight(x, g)>  (a correlation)
+#
+# The forward and the weight gradient unfold the padded input into its windows
+# (sliding_window_view, then one copy: im2col) and multiply by the weight with one
+# batched matmul per call (a batch of one per group). The input gradient multiplies the
+# cotangent by the weight the same way and adds each kernel offset's share back into the
+# padded input: a loop over the kh * kw offsets, never over pixels.
+# ---------------------------------------------------------------------------
+
+class _Geometry(NamedTuple):
+    stride: tuple
+    padding: tuple       # ((top, bottom), (left, right))
+    dilation: tuple
+    groups: int
+    kernel: tuple        # (kh, kw)
+    size: tuple          # (H, W) of the input before padding
+
+
+def _padded(x, padding, fill=0):
+    (top, bottom), (left, right) = padding
+    if not (top or bottom or left or right):
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=fill)
+
+
+def _windows(xp, geometry):
+    """(N, C, OH, OW, kh, kw): the windows of the padded input, a strided view."""
+    (sh, sw), (dh, dw), (kh, kw) = geometry.stride, geometry.dilation, geometry.kernel
+    view = sliding_window_view(xp, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
+    return view[:, :, ::sh, ::sw, ::dh, ::dw]
+
+
+def _columns(x, geometry):
+    """(G, N * OH * OW, C/G * kh * kw): the unfolded input (im2col), and (OH, OW)."""
+    windows = _windows(_padded(x, geometry.padding), geometry)
+    n, c, oh, ow, kh, kw = windows.shape
+    groups = geometry.groups
+    grouped = windows.reshape(n, groups, c // groups, oh, ow, kh, kw)
+    columns = grouped.transpose(1, 0, 3, 4, 2, 5, 6).reshape(groups, n * oh * ow, -1)
+    return columns, (oh, ow)
+
+
+def _conv_forward(x, w, geometry):
+    columns, (oh, ow) = _columns(x, geometry)
+    groups, n, out_channels = geometry.groups, x.shape[0], w.shape[0]
+    y = columns @ w.reshape(groups, out_channels // groups, -1).transpose(0, 2, 1)
+    return y.reshape(groups, n, oh, ow, -1).transpose(1, 0, 4, 2, 3).reshape(n, out_channels, oh, ow)
+
+
+def _conv_input_forward(g, w, geometry):
+    n, out_channels, oh, ow = g.shape
+    groups = geometry.groups
+    per_group = out_channels // groups
+    (sh, sw), (dh, dw), (kh, kw) = geometry.stride, geometry.dilation, geometry.kernel
+    (top, bottom), (left, right) = geometry.padding
+    height, width = geometry.size
+    channels = w.shape[1]  # per group
+    g_rows = g.reshape(n, groups, per_group, oh, ow).transpose(1, 0, 3, 4, 2).reshape(
+        groups, n * oh * ow, per_group)
+    pieces = (g_rows @ w.reshape(groups, per_group, -1)).reshape(
+        groups, n, oh, ow, channels, kh, kw).transpose(1, 0, 4, 5, 6, 2, 3)
+    gxp = np.zeros((n, groups, channels, height + top + bottom, width + left + right), g.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            gxp[:, :, :, i * dh: i * dh + sh * (oh - 1) + 1: sh,
+                j * dw: j * dw + sw * (ow - 1) + 1: sw] += pieces[:, :, :, i, j]
+    gx = gxp.reshape(n, groups * channels, *gxp.shape[3:])
+    if top or bottom or left or right:
+        gx = np.ascontiguousarray(gx[:, :, top: top + height, left: left + width])
+    return gx
+
+
+def _conv_weight_forward(x, g, geometry):
+    columns, (oh, ow) = _columns(x, geometry)
+    n, out_channels = g.shape[:2]
+    groups = geometry.groups
+    g_rows = g.reshape(n, groups, out_channels // groups, oh * ow).transpose(1, 2, 0, 3).reshape(
+        groups, out_channels // groups, -1)
+    kh, kw = geometry.kernel
+    return (g_rows @ columns).reshape(out_channels, -1, kh, kw)
+
+
+def _bilinear(forward, a, b, geometry, vjps, op):
+    """``forward(a, b, geometry)``: plain on arrays, recorded when either is a Tensor."""
+    if not (isinstance(a, Tensor) or isinstance(b, Tensor)):
+        return forward(a, b, geometry)
+    a, b = as_tensor(a), as_tensor(b)
+    return record(forward(a._data, b._data, geometry), (a, b), vjps(geometry), op)
+
+
+def _conv(x, w, geometry):
+    return _bilinear(_conv_forward, x, w, geometry, _conv_vjps, "conv2d")
+
+
+def _conv_input(g, w, geometry):
+    return _bilinear(_conv_input_forward, g, w, geometry, _conv_input_vjps, "conv2d_input_vjp")
+
+
+def _conv_weight(x, g, geometry):
+    return _bilinear(_conv_weight_forward, x, g, geometry, _conv_weight_vjps, "conv2d_weight_vjp")
+
+
+@functools.lru_cache(maxsize=64)
+def _conv_vjps(geometry, wanted=(True, True)):
+    """(x, w) or, with a third flag, (x, w, bias)."""
+    vjps = (lambda g, out, x, w, *b: _conv_input(g, w, geometry),
+            lambda g, out, x, w, *b: _conv_weight(x, g, geometry))
+    if len(wanted) == 3:
+        vjps += (lambda g, out, x, w, b: g.sum(axis=(0, 2, 3)),)
+    return _joint(vjps, wanted)
+
+
+@functools.lru_cache(maxsize=64)
+def _conv_input_vjps(geometry):
+    return (lambda gg, out, g, w: _conv(gg, w, geometry),
+            lambda gg, out, g, w: _conv_weight(gg, g, geometry))
+
+
+@functools.lru_cache(maxsize=64)
+def _conv_weight_vjps(geometry):
+    return (lambda gw, out, x, g: _conv_input(g, gw, geometry),
+            lambda gw, out, x, g: _conv(x, gw, geometry))
+
+
+def _conv_padding(padding, kernel, dilation, stride, op):
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0), (0, 0))
+        if padding == "same":
+            if stride != (1, 1):
+                raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
+            sides = []
+            for k, d in zip(kernel, dilation):
+                total = d * (k - 1)
+                sides.append((total // 2, total - total // 2))  # the extra one at the end
+            return tuple(sides)
+        raise ValueError(f"{op}: padding must be an int, a pair of ints, 'valid' or 'same', "
+                         f"got {padding!r}")
+    ph, pw = _int_pair(padding, op, "padding", 0)
+    return ((ph, ph), (pw, pw))
+
+
+def _check_window(op, x, geometry, what="kernel"):
+    (top, bottom), (left, right) = geometry.padding
+    span = [d * (k - 1) + 1 for k, d in zip(geometry.kernel, geometry.dilation)]
+    padded = (x.shape[2] + top + bottom, x.shape[3] + left + right)
+    if padded[0] < span[0] or padded[1] < span[1]:
+        raise ValueError(
+            f"{op}: the {what} spans {tuple(span)} (kernel {geometry.kernel}, dilation "
+            f"{geometry.dilation}) but the padded input is only {padded} (input "
+            f"{describe(x)}, padding {geometry.padding})")
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation, as PyTorch): one fused primitive.
+
+    Shapes: input (N, C, H, W) or (C, H, W); weight (O, C / groups, kh, kw); bias (O,);
+    output (N, O, OH, OW) with ``OH = (H + pad_top + pad_bottom - dilation * (kh - 1) - 1)
+    // stride + 1`` (likewise OW). ``stride``, ``padding``, ``dilation``: an int or a pair;
+    ``padding`` may also be ``"valid"`` (0) or ``"same"`` (stride 1; the odd pixel of an
+    even total goes at the end, as in PyTorch).
+
+    >>> import autograd as ag, numpy as np
+    >>> import autograd.nn.functional as F
+    >>> x = ag.tensor(np.arange(16.0).reshape(1, 1, 4, 4))
+    >>> F.conv2d(x, ag.tensor(np.ones((1, 1, 2, 2))), stride=2).data
+    array([[[[10., 18.],
+             [42., 50.]]]])
+    """
+    op = "conv2d"
+    x = _floating(input, op)
+    w = _floating(weight, op, "weight")
+    x4, unbatched = _batched(x, op)
+    if w.ndim != 4:
+        raise ValueError(f"{op}: weight must have shape (out_channels, in_channels / groups, kh, "
+                         f"kw), got {describe(w)}")
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive integer, got {groups!r}")
+    channels, out_channels = x4.shape[1], w.shape[0]
+    if channels % groups or out_channels % groups:
+        raise ValueError(f"{op}: in_channels ({channels}) and out_channels ({out_channels}) must "
+                         f"both be divisible by groups ({groups})")
+    if w.shape[1] * groups != channels:
+        raise ValueError(
+            f"{op}: weight of shape {w.shape} with groups={groups} expects input with "
+            f"{w.shape[1] * groups} channels, got input of shape {x.shape} ({channels} channels)")
+    stride = _int_pair(stride, op, "stride", 1)
+    dilation = _int_pair(dilation, op, "dilation", 1)
+    kernel = tuple(w.shape[2:])
+    geometry = _Geometry(stride, _conv_padding(padding, kernel, dilation, stride, op), dilation,
+                         int(groups), kernel, tuple(x4.shape[2:]))
+    _check_window(op, x4, geometry)
+    inputs = (x4, w)
+    if bias is not None:
+        b = _floating(bias, op, "bias")
+        if b.shape != (out_channels,):
+            raise ValueError(f"{op}: bias must have shape ({out_channels},) (one per output "
+                             f"channel), got {describe(b)}")
+        inputs += (b,)
+    data = _conv_forward(x4._data, w._data, geometry)
+    if bias is not None:
+        data += inputs[2]._data.reshape(-1, 1, 1)
+    out = record(data, inputs, _conv_vjps(geometry, _wanted(inputs)), op)
+    return reshape(out, out.shape[1:]) if unbatched else out
+
+
+register(conv2d, _conv_vjps, namespace=_NAMESPACE)
+
+
+def _composed_conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """conv2d from primitives (pad by concatenating zeros, kh * kw slices, stack, matmul):
+    the same values and gradients as ``conv2d``, many nodes instead of one."""
+    x, w = as_tensor(input), as_tensor(weight)
+    (sh, sw), (dh, dw) = _int_pair(stride, "conv2d", "stride", 1), _int_pair(dilation, "conv2d", "dilation", 1)
+    ph, pw = _int_pair(padding, "conv2d", "padding", 0)
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    if ph:
+        zeros = constant(np.zeros((n, c, ph, wd), x.dtype))
+        x = primitives.concatenate([zeros, x, zeros], axis=2)
+    if pw:
+        zeros = constant(np.zeros((n, c, h + 2 * ph, pw), x.dtype))
+        x = primitives.concatenate([zeros, x, zeros], axis=3)
+    oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    ow = (wd + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    slices = [x[:, :, i * dh: i * dh + sh * (oh - 1) + 1: sh, j * dw: j * dw + sw * (ow - 1) + 1: sw]
+              for i in range(kh) for j in range(kw)]
+    columns = stack(slices, axis=-1)  # (N, C, OH, OW, kh*kw)
+    columns = reshape(columns, (n, groups, cg, oh, ow, kh * kw))
+    columns = reshape(transpose(columns, (1, 0, 3, 4, 2, 5)), (groups, n * oh * ow, cg * kh * kw))
+    weights = transpose(reshape(w, (groups, o // groups, cg * kh * kw)), (0, 2, 1))
+    y = reshape(matmul(columns, weights), (groups, n, oh, ow, o // groups))
+    y = reshape(transpose(y, (1, 0, 4, 2, 3)), (n, o, oh, ow))
+    return y if bias is None else y + reshape(as_tensor(bias), (o, 1, 1))
+
+
+# ---------------------------------------------------------------------------
+# Pooling.
+# ---------------------------------------------------------------------------
+
+def _pool_geometry(op, x4, kernel_size, stride, padding, dilation=1):
+    kernel = _int_pair(kernel_size, op, "kernel_size", 1)
+    stride = kernel if stride is None or stride == () else _int_pair(stride, op, "stride", 1)
+    ph, pw = _int_pair(padding, op, "padding", 0)
+    if ph > kernel[0] // 2 or pw > kernel[1] // 2:
+        raise ValueError(f"{op}: padding should be at most half of the kernel size, got padding "
+                         f"{(ph, pw)} for kernel_size {kernel}")
+    dilation = _int_pair(dilation, op, "dilation", 1)
+    geometry = _Geometry(stride, ((ph, ph), (pw, pw)), dilation, x4.shape[1], kernel,
+                         tuple(x4.shape[2:]))
+    _check_window(op, x4, geometry, "pooling window")
+    return geometry
+
+
+def _no_ceil_mode(op, ceil_mode):
+    if ceil_mode:
+        raise NotImplementedError(f"{op}: ceil_mode=True is not supported (output sizes are "
+                                  "rounded down)")
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """The maximum over each window: one fused primitive.
+
+    Shapes: (N, C, H, W) or (C, H, W) -> (N, C, OH, OW) with ``OH = (H + 2 padding -
+    dilation (k - 1) - 1) // stride + 1``. ``stride`` defaults to ``kernel_size``; the
+    padding (at most half the kernel) is -inf. The gradient goes to the first maximum of
+    each window in row-major order, as in PyTorch (overlapping windows add up).
+
+    >>> import autograd as ag, numpy as np
+    >>> import autograd.nn.functional as F
+    >>> F.max_pool2d(ag.tensor(np.arange(16.0).reshape(1, 1, 4, 4)), 2).data
+    array([[[[ 5.,  7.],
+             [13., 15.]]]])
+    """
+    op = "max_pool2d"
+    _no_ceil_mode(op, ceil_mode)
+    if return_indices:
+        raise NotImplementedError(f"{op}: return_indices=True is not supported")
+    x = _floating(input, op)
+    x4, unbatched = _batched(x, op)
+    geometry = _pool_geometry(op, x4, kernel_size, stride, padding, dilation)
+    (sh, sw), (dh, dw), (kh, kw) = geometry.stride, geometry.dilation, geometry.kernel
+    windows = _windows(_padded(x4._data, geometry.padding, -np.inf), geometry)
+    n, c, oh, ow = windows.shape[:4]
+    flat = windows.reshape(n, c, oh, ow, kh * kw)
+    chosen = flat.argmax(axis=-1)
+    data = np.take_along_axis(flat, chosen[..., None], axis=-1)[..., 0]
+    padded_width = x4.shape[3] + 2 * geometry.padding[1][0]
+    rows = (np.arange(oh) * sh)[:, None] + (chosen // kw) * dh
+    columns = np.arange(ow) * sw + (chosen % kw) * dw
+    out = record(data, (x4,), _max_pool_vjps(rows * padded_width + columns, geometry), op)
+    return reshape(out, out.shape[1:]) if unbatched else out
+
+
+def _max_pool_vjps(positions, geometry):
+    """Scatter the cotangent to the chosen positions (flat indices into the padded planes)."""
+    n, c = positions.shape[:2]
+    (top, _), (left, _) = geometry.padding
+    height, width = geometry.size
+    padded = (height + 2 * top, width + 2 * left)
+    plane = padded[0] * padded[1]
+    index = (positions.reshape(n * c, -1) + (np.arange(n * c) * plane)[:, None]).ravel()
+    overlapping = any(s < d * (k - 1) + 1 for s, k, d in
+                      zip(geometry.stride, geometry.kernel, geometry.dilation))
+
+    def max_pool_vjp(g, out, x):
+        size = n * c * plane
+        if isinstance(g, Tensor):
+            spread = scatter_add(reshape(g, -1), index, (size,))
+        elif overlapping:  # one input may win several windows: add up (bincount is fast)
+            spread = np.bincount(index, weights=g.ravel(), minlength=size).astype(g.dtype, copy=False)
+        else:
+            spread = np.zeros(size, g.dtype)
+            spread[index] = g.ravel()
+        spread = spread.reshape(n, c, *padded)
+        if top or left:
+            spread = spread[:, :, top: top + height, left: left + width]
+        return spread
+    return (max_pool_vjp,)
+
+
+register(max_pool2d, _max_pool_vjps, namespace=_NAMESPACE)
+
+
+def _composed_max_pool2d(input, kernel_size, stride=None):
+    """max_pool2d from primitives (kh * kw slices, stack, max) without padding; tied maxima
+    share the gradient (ag.max's rule) where the fused one picks the first."""
+    x = as_tensor(input)
+    kh, kw = _int_pair(kernel_size, "max_pool2d", "kernel_size", 1)
+    sh, sw = (kh, kw) if stride is None else _int_pair(stride, "max_pool2d", "stride", 1)
+    oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+    slices = [x[:, :, i: i + sh * (oh - 1) + 1: sh, j: j + sw * (ow - 1) + 1: sw]
+              for i in range(kh) for j in range(kw)]
+    return primitives.max(stack(slices, axis=-1), axis=-1)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """The mean over each window (composed: a grouped ``conv2d`` with a constant weight).
+
+    Shapes as ``max_pool2d``; the padding is zeros, counted in the mean unless
+    ``count_include_pad=False``; ``divisor_override`` replaces the count.
+
+    >>> import autograd as ag, numpy as np
+    >>> import autograd.nn.functional as F
+    >>> F.avg_pool2d(ag.tensor(np.arange(16.0).reshape(1, 1, 4, 4)), 2).data
+    array([[[[ 2.5,  4.5],
+             [10.5, 12.5]]]])
+    """
+    op = "avg_pool2d"
+    _no_ceil_mode(op, ceil_mode)
+    x = _floating(input, op)
+    x4, unbatched = _batched(x, op)
+    geometry = _pool_geometry(op, x4, kernel_size, stride, padding)
+    kh, kw = geometry.kernel
+    channels = x4.shape[1]
+    sums = _conv(x4, constant(np.ones((channels, 1, kh, kw), x.dtype)), geometry)
+    if divisor_override is not None:
+        if isinstance(divisor_override, bool) or not isinstance(divisor_override, (int, np.integer)) \
+                or divisor_override < 1:
+            raise ValueError(f"{op}: divisor_override must be a positive integer, got "
+                             f"{divisor_override!r}")
+        out = sums / x.dtype.type(divisor_override)
+    elif count_include_pad:
+        out = sums / x.dtype.type(kh * kw)
+    else:
+        ones = np.ones((1, 1, *x4.shape[2:]), x.dtype)
+        counts = _conv_forward(ones, np.ones((1, 1, kh, kw), x.dtype), geometry._replace(groups=1))
+        out = sums / counts
+    return reshape(out, out.shape[1:]) if unbatched else out
+
+
+# ---------------------------------------------------------------------------
+# Normalisation.
+# ---------------------------------------------------------------------------
+
+def _layer_norm_statistics(x, axes, eps):
+    """(x - mean) / sqrt(var + eps) and 1 / sqrt(var + eps) over ``axes``, for arrays or Tensors."""
+    centred = x - x.mean(axis=axes, keepdims=True)
+    rstd = ((centred * centred).mean(axis=axes, keepdims=True) + eps) ** -0.5
+    return centred * rstd, rstd
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the trailing ``normalized_shape`` axes: ``(x - mean) / sqrt(var + eps)
+    * weight + bias`` with the biased variance, as PyTorch. One fused primitive.
+
+    Shapes: input (..., *normalized_shape); weight and bias ``normalized_shape`` (or None);
+    output as input.
+
+    >>> import autograd as ag, numpy as np
+    >>> import autograd.nn.functional as F
+    >>> F.layer_norm(ag.tensor([[1.0, 2.0, 3.0]]), (3,)).data.round(4)
+    array([[-1.2247,  0.    ,  1.2247]])
+    """
+    op = "layer_norm"
+    x = _floating(input, op)
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    k = len(shape)
+    if not k or x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
+        raise ValueError(f"{op}: normalized_shape {shape} must match the last axes of the input, "
+                         f"got input of {describe(x)}")
+    inputs = [x]
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None:
+            value = _floating(value, op, name)
+            if value.shape != shape:
+                raise ValueError(f"{op}: {name} must have shape normalized_shape {shape}, got "
+                                 f"{describe(value)}")
+        inputs.append(value)
+    axes = tuple(range(x.ndim - k, x.ndim))
+    xhat, rstd = _layer_norm_statistics(x._data, axes, eps)
+    data = xhat
+    if weight is not None:
+        data = data * inputs[1]._data
+    if bias is not None:
+        data = data + inputs[2]._data
+    if data is xhat:
+        data = xhat.copy()  # the saved statistics stay ours
+    present = tuple(t for t in inputs if t is not None)
+    vjps = _layer_norm_vjps(axes, eps, weight is not None, bias is not None, _wanted(present),
+                            (xhat, rstd))
+    return record(data, present, vjps, op)
+
+
+def _layer_norm_vjps(axes, eps, has_weight, has_bias, wanted, saved=None):
+    leading = tuple(range(axes[0]))
+
+    def statistics(x):
+        if saved is not None and not isinstance(x, Tensor):
+            return saved
+        return _layer_norm_statistics(x, axes, eps)
+
+    def x_vjp(g, out, x, *rest):
+        # d/dx of xhat . gh, gh = g * w: rstd (gh - mean(gh) - xhat mean(gh xhat))
+        xhat, rstd = statistics(x)
+        gh = g * rest[0] if has_weight else g
+        return rstd * (gh - gh.mean(axis=axes, keepdims=True)
+                       - xhat * (gh * xhat).mean(axis=axes, keepdims=True))
+
+    def summed(value):
+        return value.sum(axis=leading) if leading else value
+
+    vjps = [x_vjp]
+    if has_weight:
+        vjps.append(lambda g, out, x, *rest: summed(g * statistics(x)[0]))
+    if has_bias:
+        vjps.append(lambda g, out, x, *rest: summed(g))
+    return _joint(vjps, wanted)
+
+
+register(layer_norm, _layer_norm_vjps, namespace=_NAMESPACE)
+
+
+def _composed_layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """layer_norm from primitives (mean, sub, mul, pow, ...), for tests and timings."""
+    x = as_tensor(input)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    xhat, _ = _layer_norm_statistics(x, axes, eps)
+    y = xhat if weight is None else xhat * weight
+    return y if bias is None else y + bias
+
+
+# ---------------------------------------------------------------------------
+# Attention.
+# ---------------------------------------------------------------------------
+
+def _attention_weights(scores):
+    """softmax over the last axis of an array; rows that are all -inf give 0 (as PyTorch)."""
+    top = np.max(scores, axis=-1, keepdims=True)
+    empty = ~np.isfinite(top)
+    if empty.any():
+        top = np.where(empty, 0, top)
+    weights = np.exp(scores - top)
+    total = weights.sum(axis=-1, keepdims=True)
+    if empty.any():
+        total = np.where(total == 0, 1, total)
+    weights /= total
+    return weights
+
+
+def _attention_mask(op, attn_mask, is_causal, scores_shape, dtype):
+    """(bool mask or None, additive float Tensor or None) for the scores of ``scores_shape``."""
+    length, source = scores_shape[-2:]
+    if is_causal:
+        if attn_mask is not None:
+            raise ValueError(f"{op}: pass attn_mask or is_causal=True, not both")
+        return np.tril(np.ones((length, source), bool)), None
+    if attn_mask is None:
+        return None, None
+    mask = as_tensor(attn_mask, name=f"{op}: attn_mask")
+    try:
+        broadcast = np.broadcast_shapes(mask.shape, scores_shape)
+    except ValueError:
+        broadcast = None
+    if broadcast != tuple(scores_shape):
+        raise ValueError(f"{op}: attn_mask of shape {mask.shape} does not broadcast to the "
+                         f"attention scores of shape {tuple(scores_shape)} (..., L, S)")
+    if mask.dtype == np.bool_:
+        return mask._data, None
+    if mask.dtype.kind != "f":
+        raise TypeError(f"{op}: attn_mask must be bool (True = attend) or floating (added to the "
+                        f"scores), got {describe(mask)}")
+    return None, mask
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None, enable_gqa=False):
+    """softmax(q kᵀ * scale + mask) v over the last two axes: one fused primitive.
+
+    Shapes: query (..., L, E), key (..., S, E), value (..., S, Ev) -> (..., L, Ev); batch
+    axes broadcast. ``scale`` defaults to 1 / sqrt(E). ``attn_mask`` broadcasts to
+    (..., L, S): bool (True takes part) or floating (added to the scores; it gets a
+    gradient if it requires one). ``is_causal`` masks the upper triangle (query i sees keys
+    0..i). A query that sees no key gives zeros, as in PyTorch. ``dropout_p > 0`` drops
+    attention weights with the ``ag.manual_seed`` generator (composed, not fused).
+
+    >>> import autograd as ag, numpy as np
+    >>> import autograd.nn.functional as F
+    >>> q = ag.tensor(np.zeros((1, 2, 4)))
+    >>> v = ag.tensor([[[1.0], [3.0]]])
+    >>> F.scaled_dot_product_attention(q, q, v, is_causal=True).data
+    array([[[1.],
+            [2.]]])
+    """
+    op = "scaled_dot_product_attention"
+    q, k, v = (_floating(t, op, name) for t, name in ((query, "query"), (key, "key"), (value, "value")))
+    if enable_gqa:
+        raise NotImplementedError(f"{op}: enable_gqa=True is not supported")
+    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
+        raise ValueError(f"{op}: query, key and value need at least 2 dimensions (..., L, E), "
+                         f"got {q.shape}, {k.shape} and {v.shape}")
+    if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"{op}: expected query (..., L, E), key (..., S, E) and value (..., S, "
+                         f"Ev), got {q.shape}, {k.shape} and {v.shape}")
+    try:
+        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except ValueError:
+        raise ValueError(f"{op}: the batch axes of query {q.shape}, key {k.shape} and value "
+                         f"{v.shape} do not broadcast") from None
+    scores_shape = (*batch, q.shape[-2], k.shape[-2])
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    boolean, additive = _attention_mask(op, attn_mask, is_causal, scores_shape, q.dtype)
+    if not 0 <= dropout_p <= 1:
+        raise ValueError(f"{op}: dropout_p must be in [0, 1], got {dropout_p!r}")
+    if dropout_p:
+        return _composed_attention(q, k, v, boolean, additive, scale, dropout_p)
+    scores = (q._data @ k._data.mT) * scale
+    if additive is not None:
+        scores = scores + additive._data
+    if boolean is not None:
+        scores = np.where(boolean, scores, -np.inf)
+    weights = _attention_weights(scores)
+    data = weights @ v._data
+    inputs = (q, k, v) if additive is None else (q, k, v, additive)
+    return record(data, inputs, _attention_vjps(boolean, scale, _wanted(inputs), weights), op)
+
+
+def _attention_vjps(boolean, scale, wanted, saved=None):
+    def pullback(g, out, inputs):
+        q, k, v = inputs[:3]
+        additive = inputs[3] if len(inputs) > 3 else None
+        if saved is not None and not any(isinstance(t, Tensor) for t in (g, *inputs)):
+            weights = saved
+        else:  # recomputed from Tensor operations: differentiable again
+            weights = _attention_probabilities(q, k, additive, boolean, scale)
+        gv = unbroadcast(weights.mT @ g, v.shape) if wanted[2] else None
+        if not (wanted[0] or wanted[1] or wanted[3:] == (True,)):
+            return [None, None, gv] + [None] * (len(inputs) - 3)
+        gp = g @ v.mT
+        gs = weights * (gp - (gp * weights).sum(axis=-1, keepdims=True))  # softmax's VJP
+        grads = [unbroadcast((gs @ k) * scale, q.shape) if wanted[0] else None,
+                 unbroadcast((gs.mT @ q) * scale, k.shape) if wanted[1] else None, gv]
+        if additive is not None:
+            grads.append(unbroadcast(gs, additive.shape) if wanted[3] else None)
+        return grads
+    return JointVJP(pullback)
+
+
+def _attention_probabilities(q, k, additive, boolean, scale):
+    """The attention weights as recorded operations (the composed path)."""
+    scores = (as_tensor(q) @ as_tensor(k).mT) * scale
+    if additive is not None:
+        scores = scores + additive
+    if boolean is None:
+        return softmax(scores, axis=-1)
+    empty = ~boolean.any(axis=-1, keepdims=True)
+    scores = where(boolean, scores, -np.inf)
+    if empty.any():  # rows with no key: 0, not NaN
+        scores = where(empty, 0.0, scores)
+        return where(boolean, softmax(scores, axis=-1), 0.0)
+    return softmax(scores, axis=-1)
+
+
+register(scaled_dot_product_attention, _attention_vjps, namespace=_NAMESPACE)
+
+
+def _composed_attention(q, k, v, boolean=None, additive=None, scale=None, dropout_p=0.0):
+    """Attention from primitives (matmul, mul, where, softmax, matmul)."""
+    q, k, v = as_tensor(q), as_tensor(k), as_tensor(v)
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
+    weights = _attention_probabilities(q, k, additive, boolean, scale)
+    if dropout_p:
+        weights = dropout(weights, dropout_p)
+    return weights @ v
+
+
+# ---------------------------------------------------------------------------
+# Activations.
+# ---------------------------------------------------------------------------
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (PyTorch's rule);
+    one primitive, finite for any x. Shape: as input.
+
+    >>> import autograd as ag
+    >>> import autograd.nn.functional as F
+    >>> F.softplus(ag.tensor([-100.0, 0.0, 100.0])).data
+    array([3.72007598e-44, 6.93147181e-01, 1.00000000e+02])
+    """
+    x = _floating(input, "softplus")
+    beta, threshold = float(beta), float(threshold)
+    scaled = x._data * beta
+    linear = scaled > threshold
+    data = np.where(linear, x._data, np.logaddexp(0, scaled) / beta).astype(x.dtype, copy=False)
+    return record(data, (x,), _softplus_vjps(beta, threshold), "softplus")
+
+
+def _softplus_vjps(beta, threshold):
+    def softplus_vjp(g, out, x):  # d/dx = sigmoid(beta x), 1 where linear
+        return where(raw(x) * beta > threshold, g, g * _sigmoid_any(x * beta))
+    return (softplus_vjp,)
+
+
+register(softplus, _softplus_vjps, namespace=_NAMESPACE)
+
+
+def _erf(x):
+    """erf from ``autograd.primitives`` when it has one, else the private one below."""
+    function = getattr(primitives, "erf", None)
+    return function(x) if function is not None else _fallback_erf(x)
+
+
+_math_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def _fallback_erf(x):
+    """erf elementwise with math.erf (correctly rounded in float64): exact, if slower than a
+    NumPy ufunc. d/dx erf x = 2 / sqrt(pi) exp(-x^2)."""
+    x = as_tensor(x)
+    data = np.asarray(_math_erf(x._data.astype(np.float64)), np.float64).astype(x.dtype)
+    return record(data[()] if data.ndim == 0 else data, (x,), _ERF_VJPS, "erf")
+
+
+_ERF_VJPS = (lambda g, out, x: g * (2 / math.sqrt(math.pi)) * np.exp(-(x * x)),)
+
+
+def gelu(input, approximate="none"):
+    """x * Phi(x) with Phi the standard normal CDF: ``0.5 x (1 + erf(x / sqrt 2))``, or with
+    ``approximate="tanh"``, ``0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))``. Composed.
+
+    >>> import autograd as ag
+    >>> import autograd.nn.functional as F
+    >>> F.gelu(ag.tensor([-1.0, 0.0, 1.0])).data.round(6)
+    array([-0.158655,  0.      ,  0.841345])
+    """
+    x = _floating(input, "gelu")
+    if approximate == "none":
+        return 0.5 * x * (1 + _erf(x * (1 / math.sqrt(2))))
+    if approximate == "tanh":
+        inner = math.sqrt(2 / math.pi) * (x + 0.044715 * (x * x * x))
+        return 0.5 * x * (1 + tanh(inner))
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(input):
+    """x * sigmoid(x) (also called swish). Composed.
+
+    >>> import autograd as ag
+    >>> import autograd.nn.functional as F
+    >>> F.silu(ag.tensor([0.0, 1.0])).data.round(4)
+    array([0.    , 0.7311])
+    """
+    x = _floating(input, "silu")
+    return x * sigmoid(x)
+
+
+def leaky_relu(input, negative_slope=0.01):
+    """x where x > 0, else negative_slope * x (the slope also at 0, as PyTorch). Composed.
+
+    >>> import autograd as ag
+    >>> import autograd.nn.functional as F
+    >>> F.leaky_relu(ag.tensor([-2.0, 3.0])).data
+    array([-0.02,  3.  ])
+    """
+    x = _floating(input, "leaky_relu")
+    return where(x.data > 0, x, x * float(negative_slope))
+
+
+def elu(input, alpha=1.0):
+    """x where x > 0, else alpha (e^x - 1). Composed (exp never sees the positive side).
+
+    >>> import autograd as ag
+    >>> import autograd.nn.functional as F
+    >>> F.elu(ag.tensor([-1.0, 2.0])).data.round(4)
+    array([-0.6321,  2.    ])
+    """
+    x = _floating(input, "elu")
+    positive = x.data > 0
+    return where(positive, x, float(alpha) * (exp(where(positive, 0.0, x)) - 1))
+
+
+def linear(input, weight, bias=None):
+    """x @ weight.T + bias. Shapes: x (..., in), weight (out, in), bias (out,) -> (..., out).
+
+    >>> import autograd as ag, numpy as np
+    >>> import autograd.nn.functional as F
+    >>> F.linear(ag.tensor([[1.0, 2.0]]), ag.tensor([[1.0, 1.0]]), ag.tensor([0.5])).data
+    array([[3.5]])
+    """
+    x, w = as_tensor(input, name="linear: input"), as_tensor(weight, name="linear: weight")
+    if w.ndim not in (1, 2) or x.ndim == 0 or x.shape[-1] != w.shape[-1]:
+        raise ValueError(f"linear: expected input (..., in_features) and weight (out_features, "
+                         f"in_features), got input {x.shape} and weight {w.shape}")
+    y = matmul(x, transpose(w) if w.ndim == 2 else w)
+    return y if bias is None else y + bias
+
+
+# ---------------------------------------------------------------------------
+# Embedding and dropout.
+# ---------------------------------------------------------------------------
+
+def embedding(input, weight, padding_idx=None):
+    """Rows of ``weight`` (num_embeddings, dim) at integer ``input`` (any shape) -> (*input.shape,
+    dim). Repeated indices add up their gradients; the row ``padding_idx`` gets none.
+
+    >>> import autograd as ag, numpy as np
+    >>> import autograd.nn.functional as F
+    >>> F.embedding(np.array([2, 0]), ag.tensor(np.arange(6.0).reshape(3, 2))).data
+    array([[4., 5.],
+           [0., 1.]])
+    """
+    op = "embedding"
+    w = _floating(weight, op, "weight")
+    if w.ndim != 2:
+        raise ValueError(f"{op}: weight must have shape (num_embeddings, embedding_dim), got "
+                         f"{describe(w)}")
+    indices = np.asarray(raw(input))
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"{op}: indices must be integers, got {describe(indices)}")
+    count = w.shape[0]
+    if indices.size and (indices.min() < 0 or indices.max() >= count):
+        bad = indices[(indices < 0) | (indices >= count)].ravel()[0]
+        raise IndexError(f"{op}: index {bad} is out of range for {count} embeddings (weight "
+                         f"{describe(w)}); indices must lie in [0, {count})")
+    indices = indices.copy()
+    rows = getitem(w, indices)
+    if padding_idx is None:
+        return rows
+    padding_idx = int(padding_idx) % count if -count <= int(padding_idx) < count else None
+    if padding_idx is None:
+        raise ValueError(f"{op}: padding_idx must lie in [-{count}, {count})")
+    keep = (indices != padding_idx)[..., None]
+    return where(keep, rows, constant(w.data[indices]))
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zero each entry with probability ``p`` and scale the rest by 1 / (1 - p) while
+    ``training``; the identity otherwise. The mask comes from the ``ag.manual_seed`` generator.
+
+    >>> import autograd as ag
+    >>> import autograd.nn.functional as F
+    >>> _ = ag.manual_seed(0)
+    >>> F.dropout(ag.ones(4), p=0.5).data
+    array([2., 0., 0., 0.])
+    """
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating, np.integer)) or not 0 <= p <= 1:
+        raise ValueError(f"dropout: p (the probability of an element being zeroed) must be "
+                         f"between 0 and 1, got {p!r}")
+    x = _floating(input, "dropout")
+    if not training or p == 0:
+        return x
+    keep = creation.generator().random(x.shape) >= p
+    if p == 1:
+        return x * constant(np.zeros(x.shape, x.dtype))
+    return x * constant((keep * (1 / (1 - p))).astype(x.dtype))
+
+
+# ---------------------------------------------------------------------------
+# Losses.
+# ---------------------------------------------------------------------------
+
+def _same_shapes(op, x, y, first="input", second="target"):
+    if x.shape != y.shape:
+        raise ValueError(f"{op}: {second} must have the shape of {first}, got {first} "
+                         f"{x.shape} and {second} {y.shape}")
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean (or sum, or none) of (input - target)^2; input and target of one shape.
+
+    >>> import autograd as ag
+    >>> import autograd.nn.functional as F
+    >>> F.mse_loss(ag.tensor([1.0, 3.0]), ag.tensor([0.0, 0.0])).item()
+    5.0
+    """
+    x, y = as_tensor(input, name="mse_loss: input"), as_tensor(target, name="mse_loss: target")
+    _same_shapes("mse_loss", x, y)
+    difference = x - y
+    return _reduced(difference * difference, _reduction(reduction, "mse_loss"))
+
+
+def l1_loss(input, target, reduction="mean"):
+    """Mean (or sum, or none) of |input - target|; its gradient at 0 is 0.
+
+    >>> import autograd as ag
+    >>> import autograd.nn.functional as F
+    >>> F.l1_loss(ag.tensor([1.0, -3.0]), ag.tensor([0.0, 0.0])).item()
+    2.0
+    """
+    x, y = as_tensor(input, name="l1_loss: input"), as_tensor(target, name="l1_loss: target")
+    _same_shapes("l1_loss", x, y)
+    return _reduced(abs(x - y), _reduction(reduction, "l1_loss"))
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), d = input - target.
+
+    >>> import autograd as ag
+    >>> import autograd.nn.functional as F
+    >>> F.huber_loss(ag.tensor([0.5, 3.0]), ag.tensor([0.0, 0.0]), reduction="none").data
+    array([0.125, 2.5  ])
+    """
+    op = "huber_loss"
+    x, y = as_tensor(input, name=f"{op}: input"), as_tensor(target, name=f"{op}: target")
+    _same_shapes(op, x, y)
+    if not delta > 0:
+        raise ValueError(f"{op}: delta must be positive, got {delta!r}")
+    delta = float(delta)
+    difference = x - y
+    size = abs(difference)
+    quadratic = raw(size) < delta
+    losses = where(quadratic, 0.5 * difference * difference, delta * (size - 0.5 * delta))
+    return _reduced(losses, _reduction(reduction, op))
+
+
+def _weighted(losses, weight, op, shape):
+    if weight is None:
+        return losses
+    weight = as_tensor(weight, name=f"{op}: weight")
+    try:
+        if np.broadcast_shapes(weight.shape, shape) != tuple(shape):
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"{op}: weight of shape {weight.shape} does not broadcast to the input "
+                         f"shape {tuple(shape)}") from None
+    return losses * weight
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """-w (y log x + (1 - y) log(1 - x)) for probabilities x in [0, 1], each log clamped at
+    -100 as in PyTorch (at x = 0 or 1 exactly the clamped side has gradient 0). Composed.
+
+    >>> import autograd as ag
+    >>> import autograd.nn.functional as F
+    >>> round(F.binary_cross_entropy(ag.tensor([0.5]), ag.tensor([1.0])).item(), 4)
+    0.6931
+    """
+    op = "binary_cross_entropy"
+    x, y = _floating(input, op), as_tensor(target, name=f"{op}: target")
+    _same_shapes(op, x, y)
+    values = x.data
+    if values.size and not ((values >= 0) & (values <= 1)).all():
+        raise ValueError(f"{op}: every input must lie in [0, 1] (probabilities; use "
+                         f"binary_cross_entropy_with_logits for logits), got values from "
+                         f"{values.min()} to {values.max()}")
+
+    def clamped_log(z):
+        inside = raw(z) > np.exp(-100.0)
+        return where(inside, log(where(inside, z, 1.0)), -100.0)
+
+    losses = -(y * clamped_log(x) + (1 - y) * clamped_log(1 - x))
+    return _reduced(_weighted(losses, weight, op, x.shape), _reduction(reduction, op))
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
+                                     pos_weight=None):
+    """Logistic loss of logits x against targets y in [0, 1], one fused primitive:
+
+        loss = w [ (1 - y) x + (1 + (pos_weight - 1) y) log(1 + e^-x) ]
+
+    which is ``-w [pos_weight y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))]``, computed
+    without overflow (finite for logits of ±1e4). ``weight`` broadcasts to the input,
+    ``pos_weight`` to its last axis (one per class). Gradients for input, target, weight
+    and pos_weight.
+
+    >>> import autograd as ag
+    >>> import autograd.nn.functional as F
+    >>> F.binary_cross_entropy_with_logits(ag.tensor([100.0, -100.0]), ag.tensor([0.0, 1.0]),
+    ...                                    reduction="none").data
+    array([100., 100.])
+    """
+    op = "binary_cross_entropy_with_logits"
+    x = _floating(input, op)
+    y = as_tensor(target, name=f"{op}: target")
+    _same_shapes(op, x, y)
+    reduction = _reduction(reduction, op)
+    inputs = [x, y]
+    for name, value in (("weight", weight), ("pos_weight", pos_weight)):
+        if value is not None:
+            value = as_tensor(value, name=f"{op}: {name}")
+            try:
+                fits = np.broadcast_shapes(value.shape, x.shape) == x.shape
+            except ValueError:
+                fits = False
+            if not fits:
+                raise ValueError(f"{op}: {name} of shape {value.shape} does not broadcast to the "
+                                 f"input shape {x.shape}")
+        inputs.append(value)
+    present = tuple(t for t in inputs if t is not None)
+    data = _logistic_losses(*(None if t is None else t._data for t in inputs))
+    if reduction != "none":
+        data = data.sum() if reduction == "sum" else data.mean()
+    data = np.asarray(data, x.dtype) if np.ndim(data) == 0 else data.astype(x.dtype, copy=False)
+    vjps = _logistic_vjps(reduction, x.shape, weight is not None, pos_weight is not None,
+                          _wanted(present))
+    return record(data[()] if data.ndim == 0 else data, present, vjps, op)
+
+
+def _logistic_losses(x, y, weight=None, pos_weight=None):
+    """The elementwise loss, on arrays or Tensors."""
+    softplus_negative = _softplus_any(-x)          # -log sigmoid(x)
+    log_weight = 1 if pos_weight is None else 1 + (pos_weight - 1) * y
+    losses = (1 - y) * x + log_weight * softplus_negative
+    return losses if weight is None else losses * weight
+
+
+def _logistic_vjps(reduction, shape, has_weight, has_pos_weight, wanted):
+    count = math.prod(shape)
+
+    def unpack(inputs):
+        x, y = inputs[:2]
+        rest = list(inputs[2:])
+        weight = rest.pop(0) if has_weight else None
+        pos_weight = rest.pop(0) if has_pos_weight else None
+        return x, y, weight, pos_weight
+
+    def spread(g, x):
+        if reduction == "mean":
+            g = g / count
+        return g  # a scalar g broadcasts in the products below
+
+    def full(value, x):
+        return value if value.shape == x.shape else value * np.ones_like(raw(x))
+
+    def x_vjp(g, out, *inputs):   # w [(1 - y) - (1 + (pw - 1) y) sigmoid(-x)]
+        x, y, weight, pos_weight = unpack(inputs)
+        log_weight = 1 if pos_weight is None else 1 + (pos_weight - 1) * y
+        d = (1 - y) - log_weight * _sigmoid_any(-x)
+        d = d if weight is None else d * weight
+        return full(spread(g, x) * d, x)
+
+    def y_vjp(g, out, *inputs):   # w [(pw - 1) log(1 + e^-x) - x]
+        x, y, weight, pos_weight = unpack(inputs)
+        d = -x if pos_weight is None else (pos_weight - 1) * _softplus_any(-x) - x
+        d = d if weight is None else d * weight
+        return unbroadcast(full(spread(g, x) * d, x), y.shape)
+
+    def weight_vjp(g, out, *inputs):   # the unweighted loss
+        x, y, weight, pos_weight = unpack(inputs)
+        return unbroadcast(full(spread(g, x) * _logistic_losses(x, y, None, pos_weight), x),
+                           weight.shape)
+
+    def pos_weight_vjp(g, out, *inputs):   # w y log(1 + e^-x)
+        x, y, weight, pos_weight = unpack(inputs)
+        d = y * _softplus_any(-x)
+        d = d if weight is None else d * weight
+        return unbroadcast(full(spread(g, x) * d, x), pos_weight.shape)
+
+    vjps = [x_vjp, y_vjp] + [weight_vjp] * has_weight + [pos_weight_vjp] * has_pos_weight
+    return _joint(vjps, wanted)
+
+
+register(binary_cross_entropy_with_logits, _logistic_vjps, namespace=_NAMESPACE)
+
+
+def _composed_binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
+                                               pos_weight=None):
+    """The logistic loss from primitives (relu, abs, exp, log, mul, ...)."""
+    x, y = as_tensor(input), as_tensor(target)
+    losses = _logistic_losses(x, y, weight, pos_weight)
+    return _reduced(losses, reduction)
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """-w[t] input[t] for class indices ``target``: the loss after ``log_softmax``.
+
+    Shapes: input (N, C), (C,) or (N, C, d1, ...); target (N,), () or (N, d1, ...) of
+    integers in [0, C) or ``ignore_index``; weight (C,). ``"mean"`` divides by the summed
+    weights of the targets kept (PyTorch's rule; NaN when all are ignored, gradient 0).
+
+    >>> import autograd as ag, numpy as np
+    >>> import autograd.nn.functional as F
+    >>> F.nll_loss(ag.tensor([[-1.0, -2.0], [-3.0, -4.0]]), np.array([1, 0])).item()
+    2.5
+    """
+    op = "nll_loss"
+    x = _floating(input, op)
+    reduction = _reduction(reduction, op)
+    target = np.asarray(raw(target))
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold class indices (integers), got {describe(target)}")
+    if x.ndim == 0:
+        raise ValueError(f"{op}: input must have shape (C,), (N, C) or (N, C, d1, ...), got "
+                         f"{describe(x)}")
+    classes = x.shape[0] if x.ndim == 1 else x.shape[1]
+    expected = () if x.ndim == 1 else (x.shape[0], *x.shape[2:])
+    if target.shape != expected:
+        raise ValueError(f"{op}: input of shape {x.shape} needs a target of shape {expected}, got "
+                         f"{describe(target)}")
+    flat_target = target.reshape(-1)
+    keep = flat_target != ignore_index
+    bad = keep & ((flat_target < 0) | (flat_target >= classes))
+    if bad.any():
+        raise IndexError(f"{op}: target {flat_target[bad][0]} is out of range for {classes} "
+                         f"classes (input {x.shape}); expected [0, {classes}) or ignore_index "
+                         f"{ignore_index}")
+    rows = x.reshape(1, classes) if x.ndim == 1 else reshape(
+        transpose(x, (0, *range(2, x.ndim), 1)), (-1, classes))
+    safe = np.where(keep, flat_target, 0)
+    picked = getitem(rows, (np.arange(len(safe)), safe))
+    if weight is None:
+        target_weight = keep.astype(x.dtype)
+    else:
+        weight = as_tensor(weight, name=f"{op}: weight")
+        if weight.shape != (classes,):
+            raise ValueError(f"{op}: weight must have shape ({classes},), one per class, got "
+                             f"{describe(weight)}")
+        target_weight = getitem(weight, safe) * keep.astype(x.dtype)
+    losses = -(picked * target_weight)
+    if reduction == "none":
+        return reshape(losses, target.shape)
+    total = losses.sum()
+    if reduction == "sum":
+        return total
+    denominator = raw(target_weight).sum()
+    if denominator == 0:  # every target ignored: NaN, as PyTorch's 0/0, with a zero gradient
+        return total * 0 + np.nan
+    return total / (target_weight.sum() if isinstance(target_weight, Tensor) else denominator)
