@@ -26,10 +26,13 @@ import zipfile
 import numpy as np
 
 from autograd import creation, primitives
+from autograd.nn import functional as F, init
 from autograd.tensors import Tensor
 
 __all__ = [
     "manual_seed", "Module", "Linear", "ReLU", "Tanh", "Sigmoid", "Sequential", "MLP",
+    "Conv2d", "MaxPool2d", "AvgPool2d", "Embedding", "LayerNorm", "Dropout", "GELU", "SiLU",
+    "LeakyReLU", "ELU", "Softplus", "Flatten", "Identity", "ModuleList", "ModuleDict",
 ]
 
 # One seeded generator for the whole package (autograd/creation.py): ag.manual_seed(0)
@@ -65,7 +68,7 @@ class Module:
     Calling ``super().__init__()`` is allowed but not needed.
     """
 
-    training = True  # read by layers that behave differently in training (none here yet)
+    training = True  # read by layers that behave differently in training (Dropout)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward(self, ...)")
@@ -500,6 +503,469 @@ class MLP(Sequential):
             layers.append(Linear(fan_in, fan_out, bias=bias, dtype=dtype))
         super().__init__(*layers)
         self.sizes = sizes
+
+
+# ---------------------------------------------------------------------------
+# Layers over autograd.nn.functional (PyTorch's names, defaults and initialisations).
+# ---------------------------------------------------------------------------
+
+def _floating_dtype(dtype, layer):
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"{layer}: dtype must be a floating dtype, got {dtype}")
+    return dtype
+
+
+def _positive_int(value, layer, name, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{layer}: {name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _as_input(x):
+    return x if isinstance(x, Tensor) else Tensor._constant(np.asarray(x))
+
+
+def _calling(layer, function, *args, **kwargs):
+    """``function(*args)``, with an error re-raised under the layer's name."""
+    try:
+        return function(*args, **kwargs)
+    except (ValueError, TypeError, IndexError) as error:
+        raise type(error)(f"{layer!r}: {error}") from None
+
+
+class Conv2d(Module):
+    """2-D convolution over NCHW images: ``F.conv2d(x, weight, bias, ...)``.
+
+    weight (out_channels, in_channels / groups, kh, kw) and bias (out_channels,) start
+    uniform in ±1/sqrt(fan_in), fan_in = in_channels / groups * kh * kw (PyTorch's
+    ``kaiming_uniform_(a=sqrt(5))``), from the ``ag.manual_seed`` generator. Input
+    (N, in_channels, H, W) or (C, H, W).
+
+    >>> import autograd as ag, numpy as np
+    >>> conv = ag.nn.Conv2d(3, 8, 3, padding=1)
+    >>> conv(ag.zeros((2, 3, 16, 16))).shape, conv.weight.shape
+    ((2, 8, 16, 16), (8, 3, 3, 3))
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", dtype=np.float64):
+        name = "Conv2d"
+        self.in_channels = _positive_int(in_channels, name, "in_channels")
+        self.out_channels = _positive_int(out_channels, name, "out_channels")
+        self.groups = _positive_int(groups, name, "groups")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels "
+                             f"({out_channels}) must be divisible by groups ({groups})")
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"{name}: padding_mode {padding_mode!r} is not supported "
+                                      "(only 'zeros')")
+        self.kernel_size = F._int_pair(kernel_size, name, "kernel_size", 1)
+        self.stride = F._int_pair(stride, name, "stride", 1)
+        self.padding = padding if isinstance(padding, str) else F._int_pair(padding, name, "padding", 0)
+        self.dilation = F._int_pair(dilation, name, "dilation", 1)
+        dtype = _floating_dtype(dtype, name)
+        self.weight = Tensor(np.zeros((out_channels, in_channels // groups, *self.kernel_size),
+                                      dtype), requires_grad=True)
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if bias:
+            fan_in = in_channels // groups * self.kernel_size[0] * self.kernel_size[1]
+            bound = 1 / math.sqrt(fan_in)
+            self.bias = init.uniform_(Tensor(np.zeros(out_channels, dtype), requires_grad=True),
+                                      -bound, bound)
+        else:
+            self.bias = None
+
+    def forward(self, x):
+        x = _as_input(x)
+        if x.ndim not in (3, 4) or x.shape[-3] != self.in_channels:
+            raise ValueError(f"{self!r} expects input of shape (N, {self.in_channels}, H, W) or "
+                             f"({self.in_channels}, H, W), got {primitives.describe(x)}")
+        return _calling(self, F.conv2d, x, self.weight, self.bias, self.stride, self.padding,
+                        self.dilation, self.groups)
+
+    def extra_repr(self):
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        if self.padding not in ((0, 0), "valid"):
+            text += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        return text + ("" if self.bias is not None else ", bias=False")
+
+
+class MaxPool2d(Module):
+    """``F.max_pool2d`` as a layer (no parameters); stride defaults to kernel_size.
+
+    >>> import autograd as ag
+    >>> ag.nn.MaxPool2d(2)(ag.zeros((1, 3, 8, 8))).shape
+    (1, 3, 4, 4)
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
+        # check the arguments now, not at the first call
+        F._int_pair(kernel_size, "MaxPool2d", "kernel_size", 1)
+        if stride is not None:
+            F._int_pair(stride, "MaxPool2d", "stride", 1)
+        F._int_pair(padding, "MaxPool2d", "padding", 0)
+
+    def forward(self, x):
+        return _calling(self, F.max_pool2d, _as_input(x), self.kernel_size, self.stride,
+                        self.padding, self.dilation, self.ceil_mode, self.return_indices)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(Module):
+    """``F.avg_pool2d`` as a layer (no parameters).
+
+    >>> import autograd as ag
+    >>> ag.nn.AvgPool2d(2)(ag.ones((1, 1, 4, 4))).data[0, 0]
+    array([[1., 1.],
+           [1., 1.]])
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True, divisor_override=None):
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+        self.divisor_override = divisor_override
+        F._int_pair(kernel_size, "AvgPool2d", "kernel_size", 1)
+        if stride is not None:
+            F._int_pair(stride, "AvgPool2d", "stride", 1)
+        F._int_pair(padding, "AvgPool2d", "padding", 0)
+
+    def forward(self, x):
+        return _calling(self, F.avg_pool2d, _as_input(x), self.kernel_size, self.stride,
+                        self.padding, self.ceil_mode, self.count_include_pad,
+                        self.divisor_override)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class Embedding(Module):
+    """A table of ``num_embeddings`` vectors of size ``embedding_dim``, looked up by integer
+    indices of any shape: (*indices.shape) -> (*indices.shape, embedding_dim).
+
+    The weight starts N(0, 1) (PyTorch's default), the ``padding_idx`` row zero; that row
+    gets no gradient.
+
+    >>> import autograd as ag, numpy as np
+    >>> table = ag.nn.Embedding(10, 3)
+    >>> table(np.array([[1, 2], [4, 9]])).shape
+    (2, 2, 3)
+    """
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, dtype=np.float64):
+        name = "Embedding"
+        self.num_embeddings = _positive_int(num_embeddings, name, "num_embeddings", 0)
+        self.embedding_dim = _positive_int(embedding_dim, name, "embedding_dim", 0)
+        if padding_idx is not None:
+            if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)) \
+                    or not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(f"{name}: padding_idx must be an integer in [-{num_embeddings}, "
+                                 f"{num_embeddings}), got {padding_idx!r}")
+            padding_idx = int(padding_idx) % num_embeddings
+        self.padding_idx = padding_idx
+        dtype = _floating_dtype(dtype, name)
+        self.weight = init.normal_(Tensor(np.zeros((num_embeddings, embedding_dim), dtype),
+                                          requires_grad=True))
+        if padding_idx is not None:
+            self.weight.data[padding_idx] = 0
+
+    def forward(self, indices):
+        return _calling(self, F.embedding, indices, self.weight, self.padding_idx)
+
+    def extra_repr(self):
+        text = f"{self.num_embeddings}, {self.embedding_dim}"
+        return text if self.padding_idx is None else text + f", padding_idx={self.padding_idx}"
+
+
+class LayerNorm(Module):
+    """Normalise over the trailing ``normalized_shape`` axes (``F.layer_norm``); weight ones
+    and bias zeros of that shape when ``elementwise_affine``.
+
+    >>> import autograd as ag, numpy as np
+    >>> norm = ag.nn.LayerNorm(4)
+    >>> norm(ag.tensor(np.arange(8.0).reshape(2, 4))).data.mean(axis=-1)
+    array([0., 0.])
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
+                 dtype=np.float64):
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
+            else tuple(normalized_shape)
+        for side in shape:
+            _positive_int(side, "LayerNorm", "normalized_shape entries", 0)
+        if not shape:
+            raise ValueError("LayerNorm: normalized_shape needs at least one axis, got ()")
+        self.normalized_shape = tuple(int(side) for side in shape)
+        self.eps = float(eps)
+        self.elementwise_affine = bool(elementwise_affine)
+        dtype = _floating_dtype(dtype, "LayerNorm")
+        self.weight = self.bias = None
+        if elementwise_affine:
+            self.weight = Tensor(np.ones(self.normalized_shape, dtype), requires_grad=True)
+            if bias:
+                self.bias = Tensor(np.zeros(self.normalized_shape, dtype), requires_grad=True)
+
+    def forward(self, x):
+        x = _as_input(x)
+        k = len(self.normalized_shape)
+        if x.ndim < k or tuple(x.shape[x.ndim - k:]) != self.normalized_shape:
+            raise ValueError(f"{self!r} expects input of shape (..., "
+                             f"{', '.join(map(str, self.normalized_shape))}), got "
+                             f"{primitives.describe(x)}")
+        return _calling(self, F.layer_norm, x, self.normalized_shape, self.weight, self.bias,
+                        self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class Dropout(Module):
+    """Zero entries with probability ``p`` and scale the rest by 1 / (1 - p) in training;
+    the identity after ``eval()``. The mask comes from the ``ag.manual_seed`` generator.
+
+    >>> import autograd as ag
+    >>> layer = ag.nn.Dropout(0.5).eval()
+    >>> layer(ag.ones(3)).data
+    array([1., 1., 1.])
+    """
+
+    def __init__(self, p=0.5, inplace=False):
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.floating, np.integer)) \
+                or not 0 <= p <= 1:
+            raise ValueError(f"Dropout: p (the probability of an element being zeroed) must be "
+                             f"between 0 and 1, got {p!r}")
+        self.p, self.inplace = float(p), inplace
+
+    def forward(self, x):
+        return F.dropout(_as_input(x), self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class GELU(Module):
+    """``F.gelu``: x Phi(x), exact (erf) or ``approximate="tanh"``."""
+
+    def __init__(self, approximate="none"):
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x):
+        return F.gelu(_as_input(x), self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class SiLU(Module):
+    """``F.silu``: x sigmoid(x)."""
+
+    def forward(self, x):
+        return F.silu(_as_input(x))
+
+
+class LeakyReLU(Module):
+    """``F.leaky_relu``: x where x > 0, else negative_slope x."""
+
+    def __init__(self, negative_slope=0.01, inplace=False):
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x):
+        return F.leaky_relu(_as_input(x), self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class ELU(Module):
+    """``F.elu``: x where x > 0, else alpha (e^x - 1)."""
+
+    def __init__(self, alpha=1.0, inplace=False):
+        self.alpha = float(alpha)
+
+    def forward(self, x):
+        return F.elu(_as_input(x), self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class Softplus(Module):
+    """``F.softplus``: log(1 + e^(beta x)) / beta, x where beta x > threshold."""
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        self.beta, self.threshold = float(beta), float(threshold)
+
+    def forward(self, x):
+        return F.softplus(_as_input(x), self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Flatten(Module):
+    """Merge the axes ``start_dim`` .. ``end_dim`` (inclusive) into one.
+
+    >>> import autograd as ag
+    >>> ag.nn.Flatten()(ag.zeros((2, 3, 4, 5))).shape
+    (2, 60)
+    """
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        self.start_dim, self.end_dim = int(start_dim), int(end_dim)
+
+    def forward(self, x):
+        x = _as_input(x)
+        ndim = max(x.ndim, 1)
+        start, end = self.start_dim, self.end_dim
+        if not (-ndim <= start < ndim and -ndim <= end < ndim) or start % ndim > end % ndim:
+            raise ValueError(f"{self!r}: start_dim {start} and end_dim {end} do not name a range "
+                             f"of axes of an input of {primitives.describe(x)}")
+        if x.ndim == 0:
+            return primitives.reshape(x, (1,))
+        start, end = start % ndim, end % ndim
+        shape = x.shape[:start] + (math.prod(x.shape[start: end + 1]),) + x.shape[end + 1:]
+        return primitives.reshape(x, shape)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Identity(Module):
+    """Returns its input unchanged (arguments to the constructor are ignored, as in PyTorch)."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def forward(self, x):
+        return x
+
+
+def _module(value, container, where):
+    if not isinstance(value, Module):
+        raise TypeError(f"{container}: {where} must be a Module, got {type(value).__name__}")
+    return value
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters are found like attributes ``"0"``, ``"1"``, ...
+
+    >>> import autograd as ag
+    >>> layers = ag.nn.ModuleList([ag.nn.Linear(2, 2) for _ in range(3)])
+    >>> len(layers), [name for name, _ in layers.named_parameters()][:2]
+    (3, ['0.weight', '0.bias'])
+    """
+
+    def __init__(self, modules=None):
+        self._list = []
+        if modules is not None:
+            self.extend(modules)
+
+    def _attribute_items(self):
+        for index, module in enumerate(self._list):
+            yield str(index), module
+
+    def __len__(self):
+        return len(self._list)
+
+    def __iter__(self):
+        return iter(list(self._list))
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return ModuleList(self._list[index])
+        return self._list[index]
+
+    def __setitem__(self, index, module):
+        self._list[index] = _module(module, "ModuleList", f"item {index}")
+
+    def __delitem__(self, index):
+        del self._list[index]
+
+    def __iadd__(self, modules):
+        return self.extend(modules)
+
+    def append(self, module):
+        self._list.append(_module(module, "ModuleList", f"item {len(self._list)}"))
+        return self
+
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index, module):
+        self._list.insert(index, _module(module, "ModuleList", f"item {index}"))
+
+
+class ModuleDict(Module):
+    """A dict of modules (string keys) whose parameters are named ``"<key>.<name>"``.
+
+    >>> import autograd as ag
+    >>> heads = ag.nn.ModuleDict({"a": ag.nn.Linear(2, 1), "b": ag.nn.Linear(2, 3)})
+    >>> list(heads.keys()), heads["b"].out_features
+    (['a', 'b'], 3)
+    """
+
+    def __init__(self, modules=None):
+        self._dict = {}
+        if modules is not None:
+            self.update(modules)
+
+    def _attribute_items(self):
+        yield from self._dict.items()
+
+    def __len__(self):
+        return len(self._dict)
+
+    def __iter__(self):
+        return iter(list(self._dict))
+
+    def __contains__(self, key):
+        return key in self._dict
+
+    def __getitem__(self, key):
+        return self._dict[key]
+
+    def __setitem__(self, key, module):
+        if not isinstance(key, str):
+            raise TypeError(f"ModuleDict: keys must be strings, got {type(key).__name__}")
+        self._dict[key] = _module(module, "ModuleDict", f"the value for {key!r}")
+
+    def __delitem__(self, key):
+        del self._dict[key]
+
+    def keys(self):
+        return self._dict.keys()
+
+    def values(self):
+        return self._dict.values()
+
+    def items(self):
+        return self._dict.items()
+
+    def pop(self, key):
+        return self._dict.pop(key)
+
+    def clear(self):
+        self._dict.clear()
+
+    def update(self, modules):
+        pairs = modules.items() if hasattr(modules, "items") else modules
+        for key, module in pairs:
+            self[key] = module
 
 
 def __dir__():  # what the module offers, not the modules it imports (np, math, os)
