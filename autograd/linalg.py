@@ -1,6 +1,7 @@
 """Linear algebra with gradients: ``ag.linalg.inv``, and ``np.linalg.*`` called on Tensors.
 
-Each function is filed in the registry under the namespace ``"linalg"`` (its key is
+``inv det slogdet solve cholesky eigh svd qr norm pinv matrix_power``, and NumPy 2's
+``vector_norm matrix_norm svdvals eigvalsh`` (composed of those). Each function is filed in the registry under the namespace ``"linalg"`` (its key is
 ``"linalg.inv"``) and answers for the NumPy function of the same name, so
 ``ag.linalg.inv(x)`` and ``np.linalg.inv(x)`` on a Tensor are the same call. All are
 batched over leading axes as NumPy's are (``(..., n, n)``), keep float32 as float32,
@@ -57,7 +58,7 @@ from autograd.registry import register
 from autograd.tensors import Tensor, constant, record
 
 __all__ = ["inv", "det", "slogdet", "solve", "cholesky", "eigh", "svd", "qr", "norm", "pinv",
-           "matrix_power", "EighResult", "SVDResult", "SlogdetResult", "QRResult"]
+           "matrix_power", "vector_norm", "matrix_norm", "svdvals", "eigvalsh", "EighResult", "SVDResult", "SlogdetResult", "QRResult"]
 
 LinAlgError = np.linalg.LinAlgError
 
@@ -397,12 +398,12 @@ def _gap_factors(values, cotangent_skew, op, what, shown):
     gaps = _row(values) - _column(values)
     gaps_raw = raw(gaps)
     eps = np.finfo(gaps_raw.dtype).eps
-    scale = np.max(np.abs(raw(values)), axis=-1, keepdims=True)[..., None]
+    scale = np.max(np.abs(raw(values)), axis=-1, keepdims=True, initial=0)[..., None]
     close = (np.abs(gaps_raw) <= n * eps * np.maximum(scale, np.finfo(gaps_raw.dtype).tiny))
     close &= ~np.eye(n, dtype=bool)
     if close.any():
         skew = np.abs(raw(cotangent_skew))
-        allowed = 100 * n * eps * np.max(skew, axis=(-2, -1), keepdims=True)
+        allowed = 100 * n * eps * np.max(skew, axis=(-2, -1), keepdims=True, initial=0)
         if np.any(close & (skew > allowed)):
             name, shown = shown
             raise LinAlgError(
@@ -759,6 +760,76 @@ def _matrix_ord(x, ord, axis, keepdims):
 
 
 register(norm, kind="composed", namespace="linalg", numpy=np.linalg.norm)
+
+
+def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
+    """The vector norm over ``axis`` (None: every entry; an int; or a tuple of axes, taken
+    together as one vector), as NumPy 2's ``np.linalg.vector_norm``; the ords of ``norm``'s
+    vectors. Composed of ``norm``.
+
+    >>> vector_norm(Tensor([[3.0], [4.0]]))
+    Tensor(5., dtype=float64)
+    """
+    x = as_tensor(x, name="linalg.vector_norm: x")
+    shape = list(x.shape)
+    if axis is None:
+        flat, vector_axis = _p.reshape(x, -1), 0
+    elif isinstance(axis, tuple):
+        axes = _p.reduced_axes(x.ndim, axis, "linalg.vector_norm")
+        rest = tuple(i for i in range(x.ndim) if i not in axes)
+        flat = _p.reshape(_p.transpose(x, axes + rest),
+                          (math.prod(x.shape[i] for i in axes), *(x.shape[i] for i in rest)))
+        vector_axis = 0
+    else:
+        flat, vector_axis = x, axis
+    out = norm(flat, ord, vector_axis)
+    if keepdims:
+        kept = range(x.ndim) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+        for i in _p.reduced_axes(x.ndim, tuple(kept), "linalg.vector_norm"):
+            shape[i] = 1
+        out = _p.reshape(out, tuple(shape))
+    return out
+
+
+register(vector_norm, kind="composed", namespace="linalg", numpy=np.linalg.vector_norm)
+
+
+def matrix_norm(x, /, *, keepdims=False, ord="fro"):
+    """The matrix norm of the last two axes, as NumPy 2's ``np.linalg.matrix_norm``: ``norm``
+    with ``axis=(-2, -1)``.
+
+    >>> matrix_norm(Tensor([[3.0, 0.0], [0.0, 4.0]]), ord=2)
+    Tensor(4., dtype=float64)
+    """
+    return norm(x, ord, (-2, -1), keepdims)
+
+
+register(matrix_norm, kind="composed", namespace="linalg", numpy=np.linalg.matrix_norm)
+
+
+def svdvals(x, /):
+    """The singular values (..., k), descending: ``svd(x, compute_uv=False)``.
+
+    >>> svdvals(Tensor([[0.0, 2.0], [1.0, 0.0]]))
+    Tensor([2., 1.], dtype=float64)
+    """
+    return svd(x, compute_uv=False)
+
+
+register(svdvals, kind="composed", namespace="linalg", numpy=np.linalg.svdvals)
+
+
+def eigvalsh(a, UPLO="L"):
+    """The eigenvalues (..., n), ascending, of a symmetric matrix or stack: ``eigh``'s
+    first result (its gradient is defined for repeated eigenvalues too).
+
+    >>> eigvalsh(Tensor([[2.0, 1.0], [1.0, 2.0]]))
+    Tensor([1., 3.], dtype=float64)
+    """
+    return eigh(a, UPLO).eigenvalues
+
+
+register(eigvalsh, kind="composed", namespace="linalg", numpy=np.linalg.eigvalsh)
 
 
 def __dir__():

@@ -210,6 +210,42 @@ def norm_arguments(draw, dtype):
     return x.astype(dtype), ord, axis, keepdims
 
 
+@st.composite
+def vector_norm_arguments(draw, dtype):
+    """(x, ord, axis, keepdims): axis None (all entries), an int, or a tuple taken together."""
+    rng, keepdims = _rng(draw(SEED)), draw(st.booleans())
+    shape = draw(st.sampled_from([(), (4,), (3, 2), (2, 3, 2)]))
+    size = int(np.prod(shape))
+    x = (rng.permutation(np.arange(1, size + 1)).reshape(shape) / 4 + 0.25) * rng.choice([-1.0, 1.0], shape)
+    options = [st.none()]
+    if shape:
+        options += [st.integers(-len(shape), len(shape) - 1),
+                    st.permutations(range(len(shape))).flatmap(
+                        lambda axes: st.integers(1, len(axes)).map(lambda k: tuple(axes[:k])))]
+    return (np.asarray(x).astype(dtype), draw(st.sampled_from(VECTOR_ORDS[1:])),
+            draw(st.one_of(options)), keepdims)
+
+
+@st.composite
+def matrix_norm_arguments(draw, dtype):
+    rng, batch = _rng(draw(SEED)), draw(BATCH)
+    m, n = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    x = _batch_of(lambda r: _untied_matrix(r, m, n), batch, rng)
+    return x.astype(dtype), draw(st.sampled_from(MATRIX_ORDS[1:])), draw(st.booleans())
+
+
+def _vector_norm(linalg, x, ord, axis, keepdims):
+    return linalg.vector_norm(x, ord=ord, axis=axis, keepdims=keepdims)
+
+
+def _matrix_norm(linalg, x, ord, keepdims):
+    return linalg.matrix_norm(x, ord=ord, keepdims=keepdims)
+
+
+def _eigvalsh(linalg, x):
+    return linalg.eigvalsh(_symmetric(x))
+
+
 def _both(scalar):
     """(engine function, NumPy reference) of a function written for either linalg module."""
     return (lambda *args: scalar(ag.linalg, *args)), (lambda *args: scalar(np.linalg, *args))
@@ -233,4 +269,9 @@ ROWS += [
     Spec("linalg.matrix_power", ag.linalg.matrix_power, np.linalg.matrix_power,
          matrix_power_arguments),
     Spec("linalg.norm", *_both(_norm), norm_arguments),
+    Spec("linalg.vector_norm", *_both(_vector_norm), vector_norm_arguments),
+    Spec("linalg.matrix_norm", *_both(_matrix_norm), matrix_norm_arguments),
+    Spec("linalg.svdvals", ag.linalg.svdvals, np.linalg.svdvals,
+         _matrices(with_singular_values, square=False)),
+    Spec("linalg.eigvalsh", *_both(_eigvalsh), _matrices(distinct_eigenvalues)),
 ]

@@ -175,7 +175,8 @@ def _grad_tensor(f, y):
 # np.linalg on Tensors is ag.linalg; the registry files them under "linalg".
 # ---------------------------------------------------------------------------
 
-NAMES = "inv det slogdet solve cholesky eigh svd qr norm pinv matrix_power".split()
+NAMES = ("inv det slogdet solve cholesky eigh svd qr norm pinv matrix_power vector_norm "
+         "matrix_norm svdvals eigvalsh").split()
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -263,6 +264,33 @@ def test_norm_without_ord_flattens_like_numpy():
                                    np.linalg.norm(x, keepdims=keepdims), rtol=1e-13)
     assert gradcheck(linalg.norm, x)
     assert linalg.norm(np.array([3, 4])).item() == 5.0   # integers become float64, as NumPy
+
+
+@pytest.mark.parametrize("ord", VECTOR_ORDS[1:], ids=str)
+def test_numpy_2_vector_norm_values_match_numpy(ord):
+    x = RNG.standard_normal((3, 4, 2))
+    for axis in (None, 0, -1, (0, 2), (2, 0), (0, 1, 2)):
+        for keepdims in (False, True):
+            expected = np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
+            ours = linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
+            assert ours.shape == np.shape(expected)
+            np.testing.assert_allclose(np.asarray(ours), expected, rtol=1e-13)
+    if ord != 0:
+        assert gradcheck(lambda x: linalg.vector_norm(x, axis=(2, 0), ord=ord), x)
+
+
+@pytest.mark.parametrize("ord", MATRIX_ORDS[1:], ids=str)
+def test_numpy_2_matrix_norm_svdvals_eigvalsh_match_numpy(ord):
+    x = RNG.standard_normal((2, 3, 4))
+    for keepdims in (False, True):
+        np.testing.assert_allclose(np.asarray(linalg.matrix_norm(x, keepdims=keepdims, ord=ord)),
+                                   np.linalg.matrix_norm(x, keepdims=keepdims, ord=ord), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(linalg.svdvals(x)), np.linalg.svdvals(x), rtol=1e-12)
+    s = np.stack([spd(3), symmetric_with([1.0, 1.0, 2.0])])
+    np.testing.assert_allclose(np.asarray(linalg.eigvalsh(s)), np.linalg.eigvalsh(s), rtol=1e-12)
+    # repeated eigenvalues: the eigenvalues' gradient is still defined (sum = trace)
+    np.testing.assert_allclose(np.asarray(ag.grad(lambda s: linalg.eigvalsh(s).sum())(s)),
+                               np.broadcast_to(np.eye(3), s.shape), atol=1e-12)
 
 
 @pytest.mark.parametrize("ord", [None, 2, 1, np.inf, -np.inf, 3, 0.5, 0], ids=str)
