@@ -58,7 +58,8 @@ from autograd.registry import register
 from autograd.tensors import Tensor, constant, record
 
 __all__ = ["inv", "det", "slogdet", "solve", "cholesky", "eigh", "svd", "qr", "norm", "pinv",
-           "matrix_power", "vector_norm", "matrix_norm", "svdvals", "eigvalsh", "EighResult", "SVDResult", "SlogdetResult", "QRResult"]
+           "matrix_power", "vector_norm", "matrix_norm", "svdvals", "eigvalsh",
+           "EighResult", "SVDResult", "SlogdetResult", "QRResult"]
 
 LinAlgError = np.linalg.LinAlgError
 
@@ -671,10 +672,11 @@ def vector_norm_vjps(p, axis, keepdims):
         norm = np.where(flat, 1, out)
         if p == 2:
             return np.where(flat, 0, g * x / norm)
-        # d/dx_i = sign(x_i) |x_i|^(p-1) / norm^(p-1); 0 where x_i = 0 (p <= 1: a subgradient)
+        # d/dx_i = sign(x_i) (|x_i| / norm)^(p-1) (a ratio: no overflow for a large p);
+        # 0 where x_i = 0 (for p <= 1 a subgradient)
         zero = raw(x) == 0
         size = np.abs(np.where(zero, 1, x))
-        share = np.sign(raw(x)) * size ** (p - 1) / norm ** (p - 1)
+        share = np.sign(raw(x)) * (size / norm) ** (p - 1)
         return np.where(flat | zero, 0, g * share)
 
     return (vector_norm_vjp,)
