@@ -132,6 +132,8 @@ def _call(op, numpy_function, a, *args, failure="is singular", **kwargs):
     except TypeError as error:  # float16, bool: NumPy's linalg refuses them
         raise TypeError(f"{op}: {error}; got {describe(a)} (convert with x.astype(np.float64) "
                         "or np.float32)") from None
+    except ValueError as error:  # an argument NumPy refuses (UPLO="X")
+        raise ValueError(f"{op}: {error}; got {describe(a)}") from None
 
 
 def _expand(g):

@@ -483,3 +483,5 @@ def test_other_argument_errors():
         linalg.qr(np.eye(2), mode="complete")
     with pytest.raises(TypeError, match="linalg.inv: .*float16"):
         linalg.inv(np.eye(2, dtype=np.float16))
+    with pytest.raises(ValueError, match="linalg.eigh: UPLO"):
+        linalg.eigh(np.eye(2), UPLO="X")
