@@ -6,13 +6,25 @@ Operators and methods are bound at the bottom of this file to the primitives in
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from autograd import tape
 
 _grad_mode, _next_sequence_number = tape._mode, tape.next_sequence_number
 
-__all__ = ["Tensor", "tensor", "numeric_array", "record", "constant"]
+__all__ = ["Tensor", "tensor", "numeric_array", "record", "constant", "tracing"]
+
+
+class _Tracing(threading.local):
+    depth = 0  # how many transforms (ag.grad, ...) are running their function in this thread
+
+
+# Counted by transforms.py. While a transform runs f, a tensor that requires grad must not
+# become a plain number or array without a word: the transform would see no dependence
+# and hand back a zero gradient (``grad(lambda x: np.array([x, x ** 2]).sum())``).
+tracing = _Tracing()
 
 
 def _check_can_require_grad(dtype):
@@ -269,17 +281,23 @@ class Tensor:
 
     __hash__ = object.__hash__  # identity: tensors key the tape's dictionaries
 
-    def __bool__(self):
+    def __bool__(self):  # control flow (``if x > 0``) reads a value but carries no gradient
         return bool(self._data)
 
     def __float__(self):
+        if tracing.depth and self.requires_grad and _grad_mode.enabled:
+            _refuse_detaching(self, "float()")
         return float(self._data)
 
     def __int__(self):
+        if tracing.depth and self.requires_grad and _grad_mode.enabled:
+            _refuse_detaching(self, "int()")
         return int(self._data)
 
     # -- NumPy interop ------------------------------------------------------
     def __array__(self, dtype=None, copy=None):
+        if tracing.depth and self.requires_grad and _grad_mode.enabled:
+            _refuse_detaching(self, "a NumPy array (np.array, np.asarray)")
         if copy:
             return np.array(self._data, dtype=dtype)
         return np.asarray(self._data, dtype=dtype)
@@ -346,6 +364,19 @@ class Tensor:
         if self._op is not None and self._vjps is not None:
             extras.append(f"op={self._op}")
         return f"Tensor({body}, {', '.join(extras)})"
+
+
+def _refuse_detaching(x, into):
+    """A transform is differentiating f, and f turns ``x`` (which requires grad) into ``into``:
+    the value would leave the tape and its gradient would be lost without a word."""
+    raise TypeError(
+        f"a tensor that requires grad ({x.shape} {x.dtype}) was converted to {into} inside a "
+        "function being differentiated (ag.grad, ag.jacobian, ...): the result would leave the "
+        "tape and its gradient would be zero without a word. This also happens when a plain "
+        "NumPy function reads a list of tensors, or `a[i] = x` writes into an ndarray. Use "
+        "`import autograd.numpy as np` (np.array([x, 2 * x]) records a stack), or ag.stack / "
+        "ag.concatenate / ag.where to build arrays. If you want the raw value, say so: x.data, "
+        "x.detach(), x.item(), or compute it under `with ag.no_grad():`")
 
 
 def _fill(out, data, requires_grad, parents, vjps, seq, op):
