@@ -114,7 +114,7 @@ def _sigmoid_any(z):
 def _softplus_any(z):
     """log(1 + e^z) without overflow, on an array or on a Tensor (recorded)."""
     if isinstance(z, Tensor):
-        return relu(z) + log(1 + exp(-abs(z)))
+        return softplus(z, 1.0, math.inf)   # recorded, smooth (its VJP is g sigmoid(z))
     return np.logaddexp(0, z)
 
 
@@ -1027,10 +1027,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
                                      pos_weight=None):
     """Logistic loss of logits x against targets y in [0, 1], one fused primitive:
 
-        loss = w [ (1 - y) x + (1 + (pos_weight - 1) y) log(1 + e^-x) ]
+        loss = -w [pos_weight y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))]
+             =  w [pos_weight y softplus(-x) + (1 - y) softplus(x)]
 
-    which is ``-w [pos_weight y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))]``, computed
-    without overflow (finite for logits of ±1e4). ``weight`` broadcasts to the input,
+    computed without overflow or cancellation (finite for logits of ±1e4; at x = -100,
+    y = 0 the loss is e^-100, not 0). ``weight`` broadcasts to the input,
     ``pos_weight`` to its last axis (one per class). Gradients for input, target, weight
     and pos_weight.
 
@@ -1068,10 +1069,12 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
 
 
 def _logistic_losses(x, y, weight=None, pos_weight=None):
-    """The elementwise loss, on arrays or Tensors."""
-    softplus_negative = _softplus_any(-x)          # -log sigmoid(x)
-    log_weight = 1 if pos_weight is None else 1 + (pos_weight - 1) * y
-    losses = (1 - y) * x + log_weight * softplus_negative
+    """The elementwise loss ``(1 - y) softplus(x) + pos_weight y softplus(-x)``, on arrays or
+    Tensors: two terms that are never negative, so nothing cancels (e^-100 stays e^-100)."""
+    positive = _softplus_any(-x)                   # -log sigmoid(x)
+    if pos_weight is not None:
+        positive = pos_weight * positive
+    losses = (1 - y) * _softplus_any(x) + y * positive
     return losses if weight is None else losses * weight
 
 
@@ -1085,37 +1088,32 @@ def _logistic_vjps(reduction, shape, has_weight, has_pos_weight, wanted):
         pos_weight = rest.pop(0) if has_pos_weight else None
         return x, y, weight, pos_weight
 
-    def spread(g, x):
+    def scaled(g, d, weight, x):
+        """g * d * weight in the input's shape (g is a scalar unless reduction is "none")."""
         if reduction == "mean":
             g = g / count
-        return g  # a scalar g broadcasts in the products below
-
-    def full(value, x):
-        return value if value.shape == x.shape else value * np.ones_like(raw(x))
-
-    def x_vjp(g, out, *inputs):   # w [(1 - y) - (1 + (pw - 1) y) sigmoid(-x)]
-        x, y, weight, pos_weight = unpack(inputs)
-        log_weight = 1 if pos_weight is None else 1 + (pos_weight - 1) * y
-        d = (1 - y) - log_weight * _sigmoid_any(-x)
         d = d if weight is None else d * weight
-        return full(spread(g, x) * d, x)
+        d = d * g
+        return d if d.shape == x.shape else d * np.ones_like(raw(x))
 
-    def y_vjp(g, out, *inputs):   # w [(pw - 1) log(1 + e^-x) - x]
+    def x_vjp(g, out, *inputs):   # w [(1 - y) sigmoid(x) - pw y sigmoid(-x)]
         x, y, weight, pos_weight = unpack(inputs)
-        d = -x if pos_weight is None else (pos_weight - 1) * _softplus_any(-x) - x
-        d = d if weight is None else d * weight
-        return unbroadcast(full(spread(g, x) * d, x), y.shape)
+        negative = _sigmoid_any(-x) if pos_weight is None else pos_weight * _sigmoid_any(-x)
+        return scaled(g, (1 - y) * _sigmoid_any(x) - y * negative, weight, x)
+
+    def y_vjp(g, out, *inputs):   # w [pw softplus(-x) - softplus(x)]
+        x, y, weight, pos_weight = unpack(inputs)
+        positive = _softplus_any(-x) if pos_weight is None else pos_weight * _softplus_any(-x)
+        return unbroadcast(scaled(g, positive - _softplus_any(x), weight, x), y.shape)
 
     def weight_vjp(g, out, *inputs):   # the unweighted loss
         x, y, weight, pos_weight = unpack(inputs)
-        return unbroadcast(full(spread(g, x) * _logistic_losses(x, y, None, pos_weight), x),
+        return unbroadcast(scaled(g, _logistic_losses(x, y, None, pos_weight), None, x),
                            weight.shape)
 
-    def pos_weight_vjp(g, out, *inputs):   # w y log(1 + e^-x)
+    def pos_weight_vjp(g, out, *inputs):   # w y softplus(-x)
         x, y, weight, pos_weight = unpack(inputs)
-        d = y * _softplus_any(-x)
-        d = d if weight is None else d * weight
-        return unbroadcast(full(spread(g, x) * d, x), pos_weight.shape)
+        return unbroadcast(scaled(g, y * _softplus_any(-x), weight, x), pos_weight.shape)
 
     vjps = [x_vjp, y_vjp] + [weight_vjp] * has_weight + [pos_weight_vjp] * has_pos_weight
     return _joint(vjps, wanted)
