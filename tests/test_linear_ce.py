@@ -325,7 +325,7 @@ def peak_traced_bytes(function):
 
 
 def test_forward_and_backward_never_hold_the_logits():
-    rows, features, classes = 512, 16, 4096
+    rows, features, classes = 512, 16, 8192
     rng = np.random.default_rng(0)
     h, matrix, b, target, _ = make(rng, (rows,), features, classes, np.float64, ignored=0.1)
     logits_bytes = rows * classes * 8
@@ -343,8 +343,9 @@ def test_forward_and_backward_never_hold_the_logits():
         *a, label_smoothing=0.1, chunk_size=32)))
     materialised = peak_traced_bytes(step(lambda *a: unfused(*a, label_smoothing=0.1)))
     assert materialised > logits_bytes          # the measurement sees the logits when they exist
-    # One block of 32 rows is 1/16 of the logits; allow the gradients and small temporaries.
-    assert ours - gradient_bytes < 0.15 * logits_bytes, (ours, logits_bytes)
+    # One block of 32 rows is 1/16 of the logits (2 MiB); the rest are temporaries of at
+    # most 1 MiB each (a cache-sized piece of the block, the dW accumulation's buffer).
+    assert ours - gradient_bytes < 0.2 * logits_bytes, (ours, logits_bytes)
 
 
 def test_default_chunk_rows():
