@@ -34,6 +34,7 @@ Conversion of operands and the wording of errors live in ``operands.py``.
 
 from __future__ import annotations
 
+import builtins
 import functools
 import math
 import operator
@@ -984,6 +985,477 @@ def min(x, axis=None, keepdims=False):
 
 
 register(min, extremum_vjps, numpy=(np.min, np.amin), methods="min")
+
+
+def amax(x, axis=None, keepdims=False):
+    """``max`` under NumPy's other name (``np.amax`` reaches ``max`` itself)."""
+    return max(x, axis=axis, keepdims=keepdims)
+
+
+register(amax, kind="composed")
+
+
+def amin(x, axis=None, keepdims=False):
+    """``min`` under NumPy's other name (``np.amin`` reaches ``min`` itself)."""
+    return min(x, axis=axis, keepdims=keepdims)
+
+
+register(amin, kind="composed")
+
+
+def _no_out(out, op):
+    if out is not None:
+        raise TypeError(f"{op}: out= cannot be a destination on tensors (backward may need the "
+                        "values it would overwrite); use the result instead")
+
+
+def prod(x, axis=None, dtype=None, out=None, keepdims=False):
+    """Product over ``axis``, NumPy style (``dtype`` casts first). Its gradient is the
+    product of the other entries, computed without dividing where ``x`` holds a zero.
+
+    >>> prod(Tensor([[1.0, 2.0], [3.0, 4.0]]), axis=1)
+    Tensor([ 2., 12.], dtype=float64)
+    """
+    _no_out(out, "prod")
+    x = as_tensor(x)
+    if dtype is not None:
+        x = astype(x, dtype)
+    axis = scalar_axis(x, axis)
+    if axis is not None:
+        reduced_axes(x.ndim, axis, "prod")
+    return record(x._data.prod(axis=axis, keepdims=keepdims), (x,), prod_vjps(axis, keepdims),
+                  "prod")
+
+
+def prod_vjps(axis, keepdims):
+    def prod_vjp(g, out, x):  # d/dx_i prod_k x_k = prod_{k != i} x_k
+        kept = kept_shape(x.shape, axis)
+        g = _spread(g, None if keepdims or axis is None else kept, x.shape)
+        if not (raw(x) == 0).any():
+            return g * (out.reshape(kept) / x)
+        return g * _product_of_others(x, reduced_axes(x.ndim, axis, "prod"))
+    return (prod_vjp,)
+
+
+def _product_of_others(x, axes):
+    """For each entry, the product of the other entries of its slice along ``axes``: the
+    product of those before it times the product of those after it (exclusive cumulative
+    products), exact with zeros and differentiable again."""
+    rest = [i for i in range(x.ndim) if i not in axes]
+    order = (*rest, *axes)
+    moved = x.transpose(order)
+    lined = moved.reshape(moved.shape[:len(rest)] + (-1,))
+    one = np.ones_like(raw(lined)[..., :1])
+    before = np.cumprod(np.concatenate([one, lined[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([one, lined[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return (before * after).reshape(moved.shape).transpose(tuple(int(i) for i in np.argsort(order)))
+
+
+register(prod, prod_vjps, numpy=np.prod, methods="prod")
+
+
+def _scan_axis(x, axis, op):
+    """The one axis a scan or sort runs along, as a non-negative int."""
+    if isinstance(axis, tuple):
+        raise TypeError(f"{op}: axis must be an int or None, got the tuple {axis}")
+    return reduced_axes(x.ndim, axis, op)[0]
+
+
+def _reversed(axis):
+    """The index that reverses ``axis``."""
+    return (slice(None),) * axis + (slice(None, None, -1),)
+
+
+def cumsum(x, axis=None, dtype=None, out=None):
+    """Running sums along ``axis`` (None: of the flattened tensor), NumPy style.
+
+    >>> cumsum(Tensor([1.0, 2.0, 3.0]))
+    Tensor([1., 3., 6.], dtype=float64)
+    """
+    _no_out(out, "cumsum")
+    x = as_tensor(x)
+    if dtype is not None:
+        x = astype(x, dtype)
+    if axis is None or scalar_axis(x, axis) is None:
+        return cumsum(reshape(x, -1), 0) if x.ndim != 1 else cumsum(x, 0)
+    axis = _scan_axis(x, axis, "cumsum")
+    return record(np.cumsum(x._data, axis=axis), (x,), cumsum_vjps(axis), "cumsum")
+
+
+def cumsum_vjps(axis):
+    backwards = _reversed(axis)
+    # entry i is in every running sum j >= i: the cotangent's running sums from the end
+    return (lambda g, out, x: np.cumsum(g[backwards], axis=axis)[backwards],)
+
+
+register(cumsum, cumsum_vjps, numpy=np.cumsum, methods="cumsum")
+
+
+def cumprod(x, axis=None, dtype=None, out=None):
+    """Running products along ``axis`` (None: of the flattened tensor), NumPy style; the
+    gradient is exact where ``x`` holds zeros.
+
+    >>> cumprod(Tensor([1.0, 2.0, 3.0]))
+    Tensor([1., 2., 6.], dtype=float64)
+    """
+    _no_out(out, "cumprod")
+    x = as_tensor(x)
+    if dtype is not None:
+        x = astype(x, dtype)
+    if axis is None or scalar_axis(x, axis) is None:
+        return cumprod(reshape(x, -1), 0) if x.ndim != 1 else cumprod(x, 0)
+    axis = _scan_axis(x, axis, "cumprod")
+    return record(np.cumprod(x._data, axis=axis), (x,), cumprod_vjps(axis), "cumprod")
+
+
+def cumprod_vjps(axis):
+    backwards = _reversed(axis)
+
+    def later_sums(v):  # sum over j >= i, for every i
+        return np.cumsum(v[backwards], axis=axis)[backwards]
+
+    def cumprod_vjp(g, out, x):
+        # d out_j / d x_i = prod_{k <= j, k != i} x_k for j >= i. Ahead of the first zero z
+        # of a slice that is out_j / x_i; at z, the running products of x with x_z taken as
+        # 1 (x'); past z, x_z times the same rule applied to x' (0 at first order, but its
+        # derivative in x_z is not, which grad of grad needs: so under create_graph it is
+        # computed, one zero fewer per slice each time).
+        zeros = raw(x) == 0
+        if not zeros.any():
+            return later_sums(g * out) / x
+        seen = np.cumsum(zeros, axis=axis)
+        ahead, first = seen == 0, zeros & (seen == 1)
+        x_without = np.where(first, 1, x)
+        out_without = np.cumprod(x_without, axis=axis)
+        if isinstance(g, Tensor):
+            at_first = np.sum(np.where(first, x, 0), axis=axis, keepdims=True)   # x_z, 0
+            past = at_first * cumprod_vjp(g, out_without, x_without)
+        else:
+            past = 0
+        return np.where(ahead, later_sums(g * out) / np.where(ahead, x, 1),
+                        np.where(first, later_sums(g * out_without), past))
+    return (cumprod_vjp,)
+
+
+register(cumprod, cumprod_vjps, numpy=np.cumprod, methods="cumprod")
+
+
+def var(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
+    """Variance over ``axis``: sum((x - mean x)^2) / (n - ddof), composed; integers give
+    float64 (``correction`` is the array API's name for ``ddof``).
+
+    >>> var(Tensor([1.0, 2.0, 3.0, 4.0]), ddof=1).data.round(4)
+    np.float64(1.6667)
+    """
+    _no_out(out, "var")
+    if correction is not None:
+        if ddof != 0:
+            raise ValueError("var: pass ddof or correction, not both")
+        ddof = correction
+    x = as_tensor(x)
+    if dtype is not None or x.dtype.kind in "biu":
+        x = astype(x, np.float64 if dtype is None else dtype)
+    count = 1
+    for i in reduced_axes(x.ndim, axis, "var"):
+        count *= x.shape[i]
+    centred = x - mean(x, axis=axis, keepdims=True)
+    return sum(centred * centred, axis=axis, keepdims=keepdims) / (count - ddof if count > ddof else 0)
+
+
+register(var, kind="composed", numpy=np.var, methods="var")
+
+
+def std(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
+    """Standard deviation over ``axis``: sqrt(var), composed (infinite gradient where all
+    entries of a slice are equal, as sqrt at 0).
+
+    >>> std(Tensor([1.0, 3.0]))
+    Tensor(1., dtype=float64)
+    """
+    return sqrt(var(x, axis, dtype, out, ddof, keepdims, correction=correction))
+
+
+register(std, kind="composed", numpy=np.std, methods="std")
+
+
+def ptp(x, axis=None, out=None, keepdims=False):
+    """Peak to peak, max - min over ``axis`` (composed; ties share as in max and min)."""
+    _no_out(out, "ptp")
+    return sub(max(x, axis=axis, keepdims=keepdims), min(x, axis=axis, keepdims=keepdims))
+
+
+register(ptp, kind="composed", numpy=np.ptp)
+
+
+def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    """Weighted mean over ``axis``: sum(a w) / sum(w), differentiable in ``a`` and in the
+    ``weights`` (same shape as ``a``, or shaped as ``a``'s averaged axes). ``returned=True``
+    also gives the sum of the weights, broadcast to the result's shape.
+
+    >>> average(Tensor([1.0, 2.0, 4.0]), weights=[1.0, 1.0, 2.0])
+    Tensor(2.75, dtype=float64)
+    """
+    a = as_tensor(a, name="average: a")
+    if weights is None:
+        result = mean(a, axis=axis, keepdims=keepdims)
+        total = constant(np.full_like(result._data, a.size / builtins.max(result.size, 1)))
+        return (result, total) if returned else result
+    w = as_tensor(weights, name="average: weights")
+    if a.shape != w.shape:
+        if axis is None:
+            raise TypeError(f"average: a ({describe(a)}) and weights ({describe(w)}) differ in "
+                            "shape, so axis must say which axes the weights run along")
+        axes = reduced_axes(a.ndim, axis, "average")
+        if w.shape != tuple(a.shape[i] for i in axes):
+            raise ValueError(f"average: weights of shape {w.shape} do not fit a of shape "
+                             f"{a.shape} along axis {axis} (expected {tuple(a.shape[i] for i in axes)})")
+        w = transpose(w, tuple(int(i) for i in np.argsort(axes))) if len(axes) > 1 else w
+        w = reshape(w, tuple(n if i in axes else 1 for i, n in enumerate(a.shape)))
+    floating = np.result_type(a.dtype, w.dtype, *(("f8",) if a.dtype.kind in "biu" else ()))
+    a, w = (t if t.dtype == floating else astype(t, floating) for t in (a, w))
+    total = sum(w, axis=axis, keepdims=keepdims)
+    if (raw(total) == 0).any():
+        raise ZeroDivisionError("average: the weights sum to zero along an averaged slice")
+    result = sum(a * w, axis=axis, keepdims=keepdims) / total
+    if not returned:
+        return result
+    return result, (total if total.shape == result.shape else broadcast_to(total, result.shape))
+
+
+register(average, kind="composed", numpy=np.average)
+
+
+def nansum(x, axis=None, dtype=None, out=None, keepdims=False):
+    """Sum over ``axis`` with NaNs counted as 0 (they get a zero gradient)."""
+    _no_out(out, "nansum")
+    x = as_tensor(x)
+    if x.dtype.kind == "f":
+        x = where(np.isnan(x._data), 0, x)
+    return sum(x, axis=axis, keepdims=keepdims, dtype=dtype)
+
+
+register(nansum, kind="composed", numpy=np.nansum)
+
+
+def nanmean(x, axis=None, dtype=None, out=None, keepdims=False):
+    """Mean over ``axis`` of the entries that are not NaN (NaN for an all-NaN slice)."""
+    _no_out(out, "nanmean")
+    x = as_tensor(x)
+    if x.dtype.kind != "f":
+        return mean(x, axis=axis, keepdims=keepdims, dtype=dtype)
+    if dtype is not None:
+        x = astype(x, dtype)
+    missing = np.isnan(x._data)
+    count = np.sum(~missing, axis=axis, keepdims=keepdims).astype(x.dtype)
+    return sum(where(missing, 0, x), axis=axis, keepdims=keepdims) / count
+
+
+register(nanmean, kind="composed", numpy=np.nanmean)
+
+
+# ---------------------------------------------------------------------------
+# Sorting and selecting along an axis: the gradient follows the entries where they went.
+# ---------------------------------------------------------------------------
+
+def sort(x, axis=-1, kind=None, order=None):
+    """Sorted copy along ``axis`` (None: of the flattened tensor). The gradient goes back
+    through the permutation; equal entries keep their order (a stable sort), and ``kind``
+    is accepted and ignored: every kind gives the same values.
+
+    >>> sort(Tensor([3.0, 1.0, 2.0]))
+    Tensor([1., 2., 3.], dtype=float64)
+    """
+    if order is not None:
+        raise TypeError("sort: order= (fields of structured arrays) is not supported on tensors")
+    x = as_tensor(x)
+    if axis is None:
+        return sort(reshape(x, -1), 0)
+    axis = _scan_axis(x, axis, "sort")
+    permutation = np.argsort(x._data, axis=axis, kind="stable")
+    return record(np.take_along_axis(x._data, permutation, axis=axis), (x,),
+                  sort_vjps(permutation, axis), "sort")
+
+
+def sort_vjps(permutation, axis):
+    # out = x[permutation] along axis, so x's cotangent is g[inverse permutation]
+    return (lambda g, out, x: np.take_along_axis(g, np.argsort(permutation, axis=axis), axis=axis),)
+
+
+register(sort, sort_vjps, numpy=np.sort)
+
+
+def partition(x, kth, axis=-1, kind="introselect", order=None):
+    """NumPy's partition along ``axis`` (None: flattened): the entry at ``kth`` is where a
+    sort would put it, smaller ones before, larger after. The values are NumPy's; the
+    gradient follows each entry to its place."""
+    if order is not None:
+        raise TypeError("partition: order= (fields of structured arrays) is not supported on tensors")
+    x = as_tensor(x)
+    if axis is None:
+        return partition(reshape(x, -1), kth, 0)
+    axis = _scan_axis(x, axis, "partition")
+    data = np.partition(x._data, kth, axis=axis, kind=kind)
+    # the input entry behind each output entry: the one of the same rank (stable ranks
+    # match equal entries one to one)
+    ranks = np.argsort(np.argsort(data, axis=axis, kind="stable"), axis=axis)
+    source = np.take_along_axis(np.argsort(x._data, axis=axis, kind="stable"), ranks, axis=axis)
+    return record(data, (x,), sort_vjps(source, axis), "partition")
+
+
+register(partition, sort_vjps, numpy=np.partition)
+
+
+def _integer_indices(indices, op):
+    indices = np.asarray(raw(indices))
+    if indices.dtype.kind not in "iu":
+        raise IndexError(f"{op}: indices must be integers, got {indices.dtype} "
+                         f"(shape {indices.shape})")
+    return indices
+
+
+def take(x, indices, axis=None, out=None, mode="raise"):
+    """Entries at ``indices`` along ``axis`` (None: of the flattened tensor), as
+    ``np.take``; composed as indexing, so repeated indices add up their gradients.
+    ``mode``: "raise" (out of range is an IndexError), "wrap" or "clip".
+
+    >>> take(Tensor([10.0, 20.0, 30.0]), [2, 0, 2])
+    Tensor([30., 10., 30.], dtype=float64)
+    """
+    _no_out(out, "take")
+    x = as_tensor(x)
+    indices = _integer_indices(indices, "take")
+    if axis is None:
+        x, axis = reshape(x, -1), 0
+    else:
+        axis = _scan_axis(x, axis, "take")
+    length = x.shape[axis]
+    if mode == "wrap":
+        indices = indices % length
+    elif mode == "clip":
+        indices = np.clip(indices, 0, length - 1)
+    elif mode != "raise":
+        raise ValueError(f"take: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
+    return getitem(x, (slice(None),) * axis + (indices,))
+
+
+register(take, kind="composed", numpy=np.take, methods="take")
+
+
+def take_along_axis(x, indices, axis=-1):
+    """``np.take_along_axis``: along ``axis``, the entries at ``indices`` (same number of
+    dimensions as ``x``; the other axes broadcast), composed as indexing.
+
+    >>> take_along_axis(Tensor([[1.0, 2.0], [3.0, 4.0]]), np.array([[1], [0]]), axis=1)
+    Tensor([[2.],
+            [3.]], dtype=float64)
+    """
+    x = as_tensor(x)
+    indices = _integer_indices(indices, "take_along_axis")
+    if axis is None:
+        if indices.ndim != 1:
+            raise ValueError(f"take_along_axis: with axis=None the indices must be 1-D, got "
+                             f"shape {indices.shape}")
+        x, axis = reshape(x, -1), 0
+    if indices.ndim != x.ndim:
+        raise ValueError(f"take_along_axis: indices (shape {indices.shape}) must have as many "
+                         f"dimensions as x ({describe(x)})")
+    axis = _scan_axis(x, axis, "take_along_axis")
+    index = tuple(indices if i == axis else np.arange(n).reshape((1,) * i + (n,) + (1,) * (x.ndim - i - 1))
+                  for i, n in enumerate(x.shape))
+    return getitem(x, index)
+
+
+register(take_along_axis, kind="composed", numpy=np.take_along_axis)
+
+
+# ---------------------------------------------------------------------------
+# Differences along an axis (composed of slices and subtraction).
+# ---------------------------------------------------------------------------
+
+def diff(x, n=1, axis=-1, prepend=_MISSING, append=_MISSING):
+    """The ``n``-th difference along ``axis``: x[1:] - x[:-1], ``n`` times, after joining
+    ``prepend`` and ``append`` (numbers broadcast to one slice) as NumPy does.
+
+    >>> diff(Tensor([1.0, 4.0, 9.0, 16.0]), n=2)
+    Tensor([2., 2.], dtype=float64)
+    """
+    x = as_tensor(x)
+    if type(n) is not int and not isinstance(n, np.integer) or n < 0:
+        raise ValueError(f"diff: the order n must be a non-negative int, got {n!r:.40}")
+    if n == 0:
+        return x
+    if x.ndim == 0:
+        raise ValueError("diff: x must have at least one dimension, got a 0-d tensor")
+    axis = _scan_axis(x, axis, "diff")
+    if prepend is not _MISSING or append is not _MISSING:
+        one_slice = x.shape[:axis] + (1,) + x.shape[axis + 1:]
+
+        def end(value):  # a number stands for a whole slice of it
+            value = as_tensor(value, name="diff: prepend/append")
+            return broadcast_to(value, one_slice) if value.ndim == 0 else value
+
+        x = concatenate([*([end(prepend)] if prepend is not _MISSING else []), x,
+                         *([end(append)] if append is not _MISSING else [])], axis)
+    if x.dtype == np.bool_:
+        return constant(np.diff(x._data, n=n, axis=axis))
+    later = (slice(None),) * axis + (slice(1, None),)
+    earlier = (slice(None),) * axis + (slice(None, -1),)
+    for _ in range(n):
+        x = x[later] - x[earlier]
+    return x
+
+
+register(diff, kind="composed", numpy=np.diff)
+
+
+def gradient(f, *spacing, axis=None, edge_order=1):
+    """``np.gradient`` with uniform spacing (one number, or one per axis): central
+    differences inside, one-sided differences of first or second order (``edge_order``)
+    at the ends. One tensor for one axis, else a tuple of them (NumPy 2).
+
+    >>> gradient(Tensor([1.0, 2.0, 4.0, 8.0]))
+    Tensor([1. , 1.5, 3. , 4. ], dtype=float64)
+    """
+    f = as_tensor(f, name="gradient: f")
+    axes = reduced_axes(f.ndim, axis, "gradient")
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"gradient: axis {axis} repeats an axis")
+    if len(spacing) == 0:
+        spacing = (1.0,) * len(axes)
+    elif len(spacing) == 1 and np.ndim(raw(spacing[0])) == 0:
+        spacing = spacing * len(axes)
+    elif len(spacing) != len(axes):
+        raise TypeError(f"gradient: give one spacing for all axes or one per axis ({len(axes)}), "
+                        f"got {len(spacing)}")
+    if builtins.any(np.ndim(raw(h)) != 0 for h in spacing):
+        raise TypeError("gradient: only uniform spacing (numbers) is supported on tensors, not "
+                        "arrays of coordinates")
+    if edge_order not in (1, 2):
+        raise ValueError(f"gradient: edge_order must be 1 or 2, got {edge_order!r}")
+    if f.dtype.kind in "biu":
+        f = astype(f, np.float64)
+    results = []
+    for ax, h in zip(axes, spacing):
+        h = float(raw(h))
+        if f.shape[ax] < edge_order + 1:
+            raise ValueError(f"gradient: axis {ax} has {f.shape[ax]} entries; edge_order="
+                             f"{edge_order} needs at least {edge_order + 1}")
+
+        def part(start, stop, ax=ax):
+            return f[(slice(None),) * ax + (slice(start, stop),)]
+
+        inside = (part(2, None) - part(None, -2)) / (2.0 * h)
+        if edge_order == 1:
+            first = (part(1, 2) - part(0, 1)) / h
+            last = (part(-1, None) - part(-2, -1)) / h
+        else:   # second-order one-sided: (-3 f0 + 4 f1 - f2) / 2h and its mirror
+            first = (-1.5 / h) * part(0, 1) + (2.0 / h) * part(1, 2) + (-0.5 / h) * part(2, 3)
+            last = (0.5 / h) * part(-3, -2) + (-2.0 / h) * part(-2, -1) + (1.5 / h) * part(-1, None)
+        results.append(concatenate([first, inside, last], axis=ax))
+    return results[0] if len(results) == 1 else tuple(results)
+
+
+register(gradient, kind="composed", numpy=np.gradient)
 
 
 # ---------------------------------------------------------------------------
