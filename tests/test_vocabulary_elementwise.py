@@ -181,3 +181,276 @@ def test_where_with_the_condition_alone_gives_constant_indices():
     np.testing.assert_array_equal(g, [[0, 3], [3, 0]])
     with pytest.raises(TypeError, match="both a and b"):
         ag.where(x > 0, x)
+
+
+# ---------------------------------------------------------------------------
+# prod and cumprod with zeros: the gradient is the product of the other entries.
+# ---------------------------------------------------------------------------
+
+def _numeric_hessian(f, x, eps=1e-4):
+    x = np.asarray(x, float).ravel()
+    n = x.size
+    hessian = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            def at(di, dj):
+                y = x.copy()
+                y[i] += di
+                y[j] += dj
+                return f(y)
+            hessian[i, j] = (at(eps, eps) - at(eps, -eps) - at(-eps, eps) + at(-eps, -eps)) / (4 * eps * eps)
+    return hessian
+
+
+@pytest.mark.parametrize("values, expected", [
+    ([2.0, 3.0, 4.0], [12.0, 8.0, 6.0]),        # no zero: prod / x
+    ([2.0, 0.0, 4.0], [0.0, 8.0, 0.0]),         # one zero: only it gets the others' product
+    ([0.0, 3.0, 0.0], [0.0, 0.0, 0.0]),         # two zeros: every product of others holds one
+    ([0.0], [1.0]),
+])
+def test_prod_gradient_with_zeros(values, expected):
+    (g,) = _grad(ag.prod, values)
+    np.testing.assert_array_equal(g, expected)
+    assert gradcheck(ag.prod, np.array(values))
+
+
+def test_prod_gradient_with_zeros_along_axes_and_its_hessian():
+    x = np.array([[[1.5, 0.0], [2.0, -1.0]], [[0.0, 0.0], [3.0, 0.5]]])
+    for axis in (None, 0, 1, 2, (0, 2), (2, 1)):
+        assert gradcheck(lambda t: ag.prod(t, axis=axis, keepdims=True), x)
+        assert gradcheck(lambda t: ag.prod(t, axis=axis), x)
+    row = np.array([2.0, 0.0, 3.0, -1.0])
+    hessian = ag.hessian(lambda t: ag.prod(t))(row)
+    np.testing.assert_allclose(np.asarray(hessian), _numeric_hessian(np.prod, row), atol=1e-6)
+
+
+def test_prod_matches_torch_with_zeros():
+    torch = pytest.importorskip("torch")
+    x = np.array([[2.0, 0.0, 3.0], [0.0, 0.0, 1.0], [1.0, 2.0, 3.0]])
+    (g,) = _grad(lambda t: ag.prod(t, axis=1), x)
+    t = torch.tensor(x, requires_grad=True)
+    t.prod(dim=1).sum().backward()
+    np.testing.assert_array_equal(g, t.grad.numpy())
+    np.testing.assert_array_equal(g, [[0, 6, 0], [0, 0, 0], [6, 3, 2]])
+
+
+def test_cumprod_gradient_with_zeros_to_second_order():
+    x = np.array([2.0, 0.0, 3.0, 0.0, 5.0])
+    (g,) = _grad(ag.cumprod, x)
+    np.testing.assert_array_equal(g, [1.0, 2.0 + 6.0, 0.0, 0.0, 0.0])
+    weights = np.arange(1.0, 6.0)
+    hessian = ag.hessian(lambda t: (ag.cumprod(t) * weights).sum())(x)
+    expected = _numeric_hessian(lambda y: (np.cumprod(y) * weights).sum(), x)
+    np.testing.assert_allclose(np.asarray(hessian), expected, atol=1e-6)
+    matrix = np.array([[0.0, 2.0, 0.0], [1.0, 0.0, 4.0]])
+    for axis in (0, 1, None):
+        assert gradcheck(lambda t: ag.cumprod(t, axis=axis), matrix)
+
+
+def test_cumprod_and_cumsum_match_torch():
+    torch = pytest.importorskip("torch")
+    x = np.array([[1.5, 0.0, -2.0, 0.0], [0.5, 2.0, 0.0, 3.0]])
+    for ours, theirs in ((ag.cumprod, torch.cumprod), (ag.cumsum, torch.cumsum)):
+        cotangent = np.arange(8.0).reshape(2, 4)
+        t_ours = ag.tensor(x, requires_grad=True)
+        ours(t_ours, axis=1).backward(cotangent)
+        t = torch.tensor(x, requires_grad=True)
+        theirs(t, dim=1).backward(torch.tensor(cotangent))
+        np.testing.assert_allclose(t_ours.grad, t.grad.numpy(), rtol=1e-15)
+
+
+def test_scans_flatten_without_an_axis_and_keep_float32():
+    x = ag.tensor(np.arange(6, dtype=np.float32).reshape(2, 3), requires_grad=True)
+    for function in (np.cumsum, np.cumprod):
+        out = function(x)
+        assert out.shape == (6,) and out.dtype == np.float32
+        np.testing.assert_array_equal(out.data, function(x.data))
+    assert np.cumsum(ag.tensor(2.0), axis=0).shape == (1,)
+    np.testing.assert_array_equal(x.cumsum(axis=1).data, x.data.cumsum(axis=1))
+    np.testing.assert_array_equal(x.cumprod(axis=0).data, x.data.cumprod(axis=0))
+    assert np.cumsum(ag.tensor([True, True])).dtype == np.cumsum(np.array([True, True])).dtype
+
+
+# ---------------------------------------------------------------------------
+# var, std, average, nan-reductions.
+# ---------------------------------------------------------------------------
+
+def test_var_and_std_options_match_numpy():
+    x = np.random.default_rng(1).standard_normal((3, 4, 2))
+    t = ag.tensor(x)
+    for kwargs in (dict(), dict(axis=1), dict(axis=(0, 2), ddof=1), dict(axis=-1, keepdims=True),
+                   dict(ddof=2), dict(axis=0, correction=1)):
+        for name in ("var", "std"):
+            np.testing.assert_allclose(getattr(ag, name)(t, **kwargs).data,
+                                       getattr(np, name)(x, **kwargs), rtol=1e-13)
+            np.testing.assert_allclose(getattr(np, name)(t, **kwargs).data,
+                                       getattr(np, name)(x, **kwargs), rtol=1e-13)
+    np.testing.assert_allclose(t.var(0, None, None, 1).data, x.var(0, ddof=1), rtol=1e-13)
+    np.testing.assert_allclose(t.std(axis=1).data, x.std(axis=1), rtol=1e-13)
+    assert ag.var(ag.tensor([1, 2, 4])).dtype == np.float64
+    assert ag.std(ag.tensor(np.ones(3, np.float32))).dtype == np.float32
+    with pytest.raises(ValueError, match="ddof or correction"):
+        ag.var(t, ddof=1, correction=1)
+
+
+def test_var_and_std_gradients_match_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(2).standard_normal((3, 5))
+    for name in ("var", "std"):
+        (g,) = _grad(lambda t: getattr(ag, name)(t, axis=1, ddof=1), x)
+        t = torch.tensor(x, requires_grad=True)
+        getattr(torch, name)(t, dim=1, correction=1).sum().backward()
+        np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-12)
+        assert gradcheck(lambda t: getattr(ag, name)(t, axis=0), x)
+
+
+def test_average_with_weights_along_an_axis_and_returned():
+    a = np.arange(6.0).reshape(2, 3)
+    w = np.array([1.0, 2.0, 3.0])
+    got, total = ag.average(ag.tensor(a), axis=1, weights=w, returned=True)
+    want, want_total = np.average(a, axis=1, weights=w, returned=True)
+    np.testing.assert_allclose(got.data, want, rtol=1e-15)
+    np.testing.assert_array_equal(total.data, want_total)
+    got, total = np.average(ag.tensor(a), axis=0, returned=True)
+    np.testing.assert_array_equal(total.data, np.average(a, axis=0, returned=True)[1])
+    # gradient in a: w / sum(w); in the weights: (a - average) / sum(w)
+    g_a, g_w = _grad(lambda a, w: ag.average(a, weights=w), [1.0, 2.0, 4.0], [1.0, 1.0, 2.0])
+    np.testing.assert_allclose(g_a, [0.25, 0.25, 0.5])
+    np.testing.assert_allclose(g_w, (np.array([1.0, 2.0, 4.0]) - 2.75) / 4)
+    assert gradcheck(lambda a, w: ag.average(a, axis=(0, 1), weights=w), a, np.ones((2, 3)) + a)
+    with pytest.raises(ZeroDivisionError, match="sum to zero"):
+        ag.average(ag.tensor(a), axis=1, weights=[1.0, -1.0, 0.0])
+    with pytest.raises(TypeError, match="axis"):
+        ag.average(ag.tensor(a), weights=w)
+    with pytest.raises(ValueError, match=r"weights of shape \(2,\)"):
+        ag.average(ag.tensor(a), axis=1, weights=[1.0, 2.0])
+
+
+def test_nansum_and_nanmean_give_nan_entries_no_gradient():
+    x = [[1.0, np.nan, 3.0], [np.nan, 2.0, 2.0]]
+    for function, expected in ((ag.nansum, [4.0, 4.0]), (ag.nanmean, [2.0, 2.0])):
+        out = function(ag.tensor(x), axis=1)
+        np.testing.assert_array_equal(out.data, expected)
+        (g,) = _grad(lambda t: function(t, axis=1), x)
+        share = 1.0 if function is ag.nansum else 0.5
+        np.testing.assert_array_equal(g, [[share, 0, share], [0, share, share]])
+    assert ag.nansum(ag.tensor([1, 2])).data == 3
+
+
+def test_amax_amin_are_max_min():
+    x = np.array([[3.0, -1.0], [3.0, 5.0]])
+    for alias, original in ((ag.amax, ag.max), (ag.amin, ag.min)):
+        for axis in (None, 0, 1):
+            np.testing.assert_array_equal(alias(x, axis=axis).data, original(x, axis=axis).data)
+        np.testing.assert_array_equal(_grad(alias, x)[0], _grad(original, x)[0])
+    assert np.amax(ag.tensor(x, requires_grad=True)).requires_grad
+
+
+def test_ptp_is_max_minus_min():
+    (g,) = _grad(lambda t: ag.ptp(t, axis=1), [[1.0, 4.0, 2.0], [0.0, -2.0, 5.0]])
+    np.testing.assert_array_equal(g, [[-1, 1, 0], [0, -1, 1]])
+
+
+def test_out_arguments_are_refused():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    for function in (ag.prod, ag.cumsum, ag.cumprod, ag.var, ag.std, ag.nansum, ag.take):
+        with pytest.raises(TypeError, match="out="):
+            function(x, *([[0]] if function is ag.take else []), out=np.zeros(2))
+
+
+# ---------------------------------------------------------------------------
+# sort, partition, take, take_along_axis: the gradient follows the entries.
+# ---------------------------------------------------------------------------
+
+def test_sort_gradient_goes_back_through_the_permutation():
+    x = np.array([[3.0, 1.0, 2.0], [0.0, -1.0, 5.0]])
+    weights = np.array([10.0, 20.0, 30.0])
+    (g,) = _grad(lambda t: ag.sort(t) * weights, x)
+    np.testing.assert_array_equal(g, [[30, 10, 20], [20, 10, 30]])
+    (g,) = _grad(lambda t: np.sort(t, axis=0, kind="quicksort") * np.array([[10.0], [20.0]]), x)
+    np.testing.assert_array_equal(g, [[20, 20, 10], [10, 10, 20]])
+    (g,) = _grad(lambda t: ag.sort(t, axis=None) * np.arange(6.0), x)
+    np.testing.assert_array_equal(g, [[4, 2, 3], [1, 0, 5]])
+    # ties: a stable sort, so the first of equal entries goes first
+    (g,) = _grad(lambda t: ag.sort(t) * weights, [1.0, 1.0, 0.0])
+    np.testing.assert_array_equal(g, [20, 30, 10])
+    with pytest.raises(np.exceptions.AxisError):
+        ag.sort(ag.tensor(1.0))
+
+
+def test_partition_values_are_numpys_and_the_gradient_follows_them():
+    x = np.array([5.0, 1.0, 4.0, 2.0, 3.0, 0.0])
+    for kth in (0, 2, -1, (1, 3)):
+        out = ag.partition(ag.tensor(x), kth)
+        np.testing.assert_array_equal(out.data, np.partition(x, kth))
+        (g,) = _grad(lambda t: ag.partition(t, kth) * np.arange(6.0), x)
+        # each input entry gets the weight of the place it went to (the values are distinct)
+        places = [np.flatnonzero(out.data == value)[0] for value in x]
+        np.testing.assert_array_equal(g, places)
+
+
+def test_take_modes_and_repeated_indices():
+    x = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    t = ag.tensor(x)
+    for kwargs in (dict(), dict(axis=1), dict(axis=0), dict(axis=1, mode="wrap"), dict(axis=1, mode="clip")):
+        indices = [[0, 4], [-1, 2]] if "mode" in kwargs else [[0, 1], [-1, 1]]
+        np.testing.assert_array_equal(ag.take(t, indices, **kwargs).data, np.take(x, indices, **kwargs))
+    np.testing.assert_array_equal(t.take(3).data, x.take(3))
+    (g,) = _grad(lambda t: ag.take(t, [2, 2, 0, 2], axis=1), x)
+    np.testing.assert_array_equal(g, [[1, 0, 3], [1, 0, 3]])
+    with pytest.raises(IndexError):
+        ag.take(t, [7], axis=1)
+    with pytest.raises(IndexError, match="integers"):
+        ag.take(t, [0.5])
+
+
+def test_take_along_axis_with_argsort_and_broadcast_indices():
+    x = np.array([[3.0, 1.0, 2.0], [0.0, 5.0, -1.0]])
+    order = np.argsort(x, axis=1)
+    out = np.take_along_axis(ag.tensor(x, requires_grad=True), order, axis=1)
+    np.testing.assert_array_equal(out.data, np.sort(x, axis=1))
+    (g,) = _grad(lambda t: ag.take_along_axis(t, np.array([[0, 0]]), axis=1), x)   # broadcast rows
+    np.testing.assert_array_equal(g, [[2, 0, 0], [2, 0, 0]])
+    np.testing.assert_array_equal(ag.take_along_axis(ag.tensor(x), np.array([5, 0]), axis=None).data,
+                                  np.take_along_axis(x, np.array([5, 0]), axis=None))
+    with pytest.raises(ValueError, match="dimensions"):
+        ag.take_along_axis(ag.tensor(x), np.array([0]), axis=1)
+
+
+# ---------------------------------------------------------------------------
+# diff and gradient.
+# ---------------------------------------------------------------------------
+
+def test_diff_with_prepend_append_and_orders():
+    x = np.array([[1.0, 4.0, 9.0], [2.0, 3.0, 7.0]])
+    for kwargs in (dict(), dict(n=2), dict(n=4), dict(axis=0), dict(prepend=0.0), dict(append=[[1.0], [2.0]]),
+                   dict(n=2, prepend=1.5, append=-1.0), dict(n=0)):
+        got = np.diff(ag.tensor(x), **kwargs)
+        want = np.diff(x, **kwargs)
+        assert got.shape == want.shape and got.dtype == want.dtype
+        np.testing.assert_array_equal(got.data, want)
+    assert gradcheck(lambda t, p: ag.diff(t, n=2, prepend=p, append=2.0), x, np.array([[0.5], [1.0]]))
+    assert ag.diff(ag.tensor(np.ones(3, np.float32))).dtype == np.float32
+    np.testing.assert_array_equal(ag.diff(ag.tensor([True, False, False])).data,
+                                  np.diff([True, False, False]))
+    with pytest.raises(ValueError, match="at least one dimension"):
+        ag.diff(ag.tensor(1.0))
+    with pytest.raises(ValueError, match="non-negative"):
+        ag.diff(ag.tensor([1.0, 2.0]), n=-1)
+
+
+def test_gradient_over_several_axes_and_edge_orders():
+    x = np.random.default_rng(3).standard_normal((4, 5))
+    for args, kwargs in (((), {}), ((0.5,), {}), ((0.5, 2.0), {}), ((), dict(axis=1)),
+                         ((), dict(edge_order=2)), ((3.0,), dict(axis=(1, 0), edge_order=2))):
+        got = np.gradient(ag.tensor(x), *args, **kwargs)
+        want = np.gradient(x, *args, **kwargs)
+        assert type(got) is type(want) if isinstance(want, tuple) else isinstance(got, ag.Tensor)
+        for g, w in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
+            np.testing.assert_allclose(g.data, w, rtol=1e-13, atol=1e-15)
+    assert gradcheck(lambda t: ag.gradient(t, 0.5, axis=0, edge_order=2), x)
+    assert ag.gradient(ag.tensor([1, 4, 9])).dtype == np.float64
+    with pytest.raises(ValueError, match="at least 3"):
+        ag.gradient(ag.tensor([1.0, 2.0]), edge_order=2)
+    with pytest.raises(TypeError, match="uniform spacing"):
+        ag.gradient(ag.tensor([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 3.0]))
