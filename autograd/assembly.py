@@ -15,6 +15,7 @@ becomes a float64 array: ``np.hstack([x32, 1.0])`` is float64).
 
 from __future__ import annotations
 
+import itertools
 import operator
 
 import numpy as np
@@ -42,12 +43,19 @@ def _axis(x, axis, op):
     return reduced_axes(x.ndim, axis, op)[0]
 
 
-def _count(value, op, name):
-    """A non-negative int argument (a count or a length)."""
+def _int(value, op, name):
+    """An int argument (an offset, a count); a TypeError naming ``op`` and ``name`` if not."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{op}: {name} must be an int, got {value!r}")
     try:
-        value = operator.index(value)
+        return operator.index(value)
     except TypeError:
         raise TypeError(f"{op}: {name} must be an int, got {value!r:.60}") from None
+
+
+def _count(value, op, name):
+    """A non-negative int argument (a count or a length)."""
+    value = _int(value, op, name)
     if value < 0:
         raise ValueError(f"{op}: {name} must be >= 0, got {value}")
     return value
@@ -97,6 +105,9 @@ def _axes(ndim, axes, op, name, repeats=False):
     items = axes if isinstance(axes, (tuple, list)) else (axes,)
     if any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in items):
         raise TypeError(f"{op}: {name} must be an int or a sequence of ints, got {axes!r:.60}")
+    if any(not -ndim <= a < ndim for a in items):
+        raise np.exceptions.AxisError(f"{op}: {name} {axes!r} is out of range for a tensor with "
+                                      f"{ndim} dimensions (axes from {-ndim} to {ndim - 1})")
     result = reduced_axes(ndim, tuple(int(a) for a in items), op)
     if not repeats and len(set(result)) != len(result):
         raise ValueError(f"{op}: repeated axis in {name} {axes!r}")
@@ -133,7 +144,7 @@ def rollaxis(x, axis, start=0):
     """
     x = as_tensor(x)
     axis = _axis(x, axis, "rollaxis")
-    start = operator.index(start)
+    start = _int(start, "rollaxis", "start")
     if not -x.ndim <= start <= x.ndim:
         raise np.exceptions.AxisError(f"rollaxis: start {start} is out of range for a tensor "
                                       f"with {x.ndim} dimensions (from {-x.ndim} to {x.ndim})")
@@ -204,12 +215,12 @@ def rot90(x, k=1, axes=(0, 1)):
             [1., 3.]], dtype=float64)
     """
     x = as_tensor(x)
-    if len(axes) != 2:
-        raise ValueError(f"rot90: axes must name 2 axes, got {axes!r}")
+    if not isinstance(axes, (tuple, list)) or len(axes) != 2:
+        raise ValueError(f"rot90: axes must name 2 axes, got {axes!r:.60}")
     if x.ndim < 2:
         raise ValueError(f"rot90: needs a tensor with at least 2 dimensions, got shape {x.shape}")
     first, second = _axes(x.ndim, tuple(axes), "rot90", "axes")
-    k = operator.index(k) % 4
+    k = _int(k, "rot90", "k") % 4
     if k == 0:
         return x
     if k == 2:
@@ -231,12 +242,7 @@ def _shifts(shift, op):
 
 
 def _shift(value, op):
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{op}: shift must be an int or a tuple of ints, got {value!r}")
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise TypeError(f"{op}: shift must be an int or a tuple of ints, got {value!r:.60}") from None
+    return _int(value, op, "shift (an int or a tuple of ints)")
 
 
 def roll(x, shift, axis=None):
@@ -286,6 +292,8 @@ def repeat(x, repeats, axis=None):
     else:
         axis = _axis(x, axis, "repeat")
     counts = np.asarray(repeats)
+    if counts.size == 0 and counts.ndim == 1:  # (no entries to repeat: ``[]`` is float)
+        counts = counts.astype(np.intp)
     if counts.dtype.kind not in "iu" or counts.ndim > 1:
         raise TypeError(f"repeat: repeats must be an int or a 1-D sequence of ints, got "
                         f"{repeats!r:.60}")
@@ -324,6 +332,8 @@ def tile(x, reps):
             [1., 2., 1., 2.]], dtype=float64)
     """
     x = as_tensor(x)
+    if isinstance(reps, np.ndarray):
+        reps = reps.tolist()
     reps = tuple(reps) if isinstance(reps, (tuple, list)) else (reps,)
     reps = tuple(_count(r, "tile", "reps") for r in reps)
     ndim = max(len(reps), x.ndim)
@@ -476,9 +486,13 @@ register(atleast_3d, kind="composed", numpy=np.atleast_3d)
 
 
 def _sequence(values, op):
+    """The items of a stack as Tensors, converted as NumPy converts them (a Python float
+    is a float64 array). A Tensor or an array is a sequence of its rows, as in NumPy."""
+    if isinstance(values, (Tensor, np.ndarray)) and np.ndim(values):
+        values = [values[i] for i in range(len(values))]
     if not isinstance(values, (list, tuple)):
         raise TypeError(f"{op}: expected a sequence (list or tuple) of tensors, got "
-                        f"{type(values).__name__}")
+                        f"{type(values).__name__} {values!r:.60}")
     if not values:
         raise ValueError(f"{op}: expected at least one tensor, got an empty sequence")
     return [as_tensor(v, name=f"{op}: tensors[{i}]") for i, v in enumerate(values)]
@@ -488,14 +502,28 @@ def _as_list(result):
     return list(result) if isinstance(result, tuple) else [result]
 
 
+def _join(op, given, parts, axis, how):
+    """``concatenate(parts, axis)``, with an error in terms of ``op`` and the shapes given."""
+    try:
+        return concatenate(parts, axis=axis)
+    except ValueError:
+        raise ValueError(f"{op}: tensors of shapes {[t.shape for t in given]} cannot be joined "
+                         f"along axis {axis} ({how}, shapes {[t.shape for t in parts]}); they "
+                         "must agree on every other axis") from None
+
+
 def hstack(tensors):
     """Join along axis 1 (axis 0 for 1-D tensors), after ``atleast_1d``.
 
     >>> hstack([Tensor([1.0]), Tensor([2.0, 3.0])])
     Tensor([1., 2., 3.], dtype=float64)
     """
-    parts = _as_list(atleast_1d(*_sequence(tensors, "hstack")))
-    return concatenate(parts, axis=0 if parts[0].ndim == 1 else 1)
+    given = _sequence(tensors, "hstack")
+    parts = _as_list(atleast_1d(*given))
+    if len({t.ndim for t in parts}) > 1:
+        raise ValueError(f"hstack: tensors of shapes {[t.shape for t in given]} mix 1-D (or 0-d) "
+                         "and higher-dimensional tensors; they need the same number of dimensions")
+    return _join("hstack", given, parts, 0 if parts[0].ndim == 1 else 1, "as atleast_1d")
 
 
 register(hstack, kind="composed", numpy=np.hstack)
@@ -507,7 +535,8 @@ def vstack(tensors):
     >>> vstack([Tensor([1.0, 2.0]), Tensor([3.0, 4.0])]).shape
     (2, 2)
     """
-    return concatenate(_as_list(atleast_2d(*_sequence(tensors, "vstack"))), axis=0)
+    given = _sequence(tensors, "vstack")
+    return _join("vstack", given, _as_list(atleast_2d(*given)), 0, "as atleast_2d")
 
 
 register(vstack, kind="composed", numpy=np.vstack)
@@ -519,7 +548,8 @@ def dstack(tensors):
     >>> dstack([Tensor([1.0, 2.0]), Tensor([3.0, 4.0])]).shape
     (1, 2, 2)
     """
-    return concatenate(_as_list(atleast_3d(*_sequence(tensors, "dstack"))), axis=2)
+    given = _sequence(tensors, "dstack")
+    return _join("dstack", given, _as_list(atleast_3d(*given)), 2, "as atleast_3d")
 
 
 register(dstack, kind="composed", numpy=np.dstack)
@@ -533,8 +563,9 @@ def column_stack(tensors):
     Tensor([[1., 3.],
             [2., 4.]], dtype=float64)
     """
-    parts = [reshape(t, (-1, 1)) if t.ndim < 2 else t for t in _sequence(tensors, "column_stack")]
-    return concatenate(parts, axis=1)
+    given = _sequence(tensors, "column_stack")
+    parts = [reshape(t, (-1, 1)) if t.ndim < 2 else t for t in given]
+    return _join("column_stack", given, parts, 1, "1-D and 0-d ones as columns")
 
 
 register(column_stack, kind="composed", numpy=np.column_stack)
@@ -550,10 +581,45 @@ def append(x, values, axis=None):
     values = as_tensor(values, name="append: values")
     if axis is None:
         return concatenate([ravel(x), ravel(values)], axis=0)
-    return concatenate([x, values], axis=axis)
+    if x.ndim != values.ndim:
+        raise ValueError(f"append along axis {axis}: x of shape {x.shape} and values of shape "
+                         f"{values.shape} need the same number of dimensions (axis=None "
+                         "flattens both)")
+    return _join("append", (x, values), (x, values), axis, "x then values")
 
 
 register(append, kind="composed", numpy=np.append)
+
+
+def _pieces(op, x, indices_or_sections, axis, equal):
+    """The slices of ``x`` along ``axis`` that split and array_split return."""
+    x = as_tensor(x)
+    if x.ndim == 0:
+        raise ValueError(f"{op}: cannot split a 0-d tensor")
+    axis = _axis(x, axis, op)
+    length = x.shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)) and not isinstance(indices_or_sections, bool):
+        sections = int(indices_or_sections)
+        if sections <= 0:
+            raise ValueError(f"{op}: the number of sections must be > 0, got {sections}")
+        if equal and length % sections:
+            raise ValueError(f"{op}: {sections} sections do not divide axis {axis} of length "
+                             f"{length} equally (shape {x.shape}); give indices, or use "
+                             "array_split for unequal pieces")
+        each, longer = divmod(length, sections)
+        sizes = [each + 1] * longer + [each] * (sections - longer)
+        bounds = [0, *itertools.accumulate(sizes)]
+    else:
+        indices = np.asarray(indices_or_sections)
+        if indices.ndim != 1 or (indices.size and indices.dtype.kind not in "iu"):
+            raise TypeError(f"{op}: indices_or_sections must be an int or a 1-D sequence of "
+                            f"ints, got {indices_or_sections!r:.60}")
+        # Slices from one index to the next, as NumPy's: out of order or out of range give
+        # empty or clipped pieces
+        bounds = [0, *(int(i) for i in indices), length]
+    before = (slice(None),) * axis
+    # Each piece is a getitem: its VJP puts the piece's cotangent into zeros of x's shape
+    return [getitem(x, before + (slice(start, stop),)) for start, stop in zip(bounds, bounds[1:])]
 
 
 def array_split(x, indices_or_sections, axis=0):
@@ -564,26 +630,7 @@ def array_split(x, indices_or_sections, axis=0):
     >>> [p.shape for p in array_split(Tensor(np.zeros(5)), 3)]
     [(2,), (2,), (1,)]
     """
-    x = as_tensor(x)
-    if x.ndim == 0:
-        raise ValueError("array_split: cannot split a 0-d tensor")
-    axis = _axis(x, axis, "array_split")
-    length = x.shape[axis]
-    if isinstance(indices_or_sections, (int, np.integer)) and not isinstance(indices_or_sections, bool):
-        sections = int(indices_or_sections)
-        if sections <= 0:
-            raise ValueError(f"array_split: the number of sections must be > 0, got {sections}")
-        each, longer = divmod(length, sections)
-        sizes = [each + 1] * longer + [each] * (sections - longer)
-        bounds = np.concatenate([[0], np.cumsum(sizes)]).tolist()
-    else:
-        indices = np.asarray(indices_or_sections)
-        if indices.ndim != 1 or (indices.size and indices.dtype.kind not in "iu"):
-            raise TypeError(f"array_split: indices_or_sections must be an int or a 1-D sequence "
-                            f"of ints, got {indices_or_sections!r:.60}")
-        bounds = [0] + [int(i) for i in indices] + [length]
-    before = (slice(None),) * axis
-    return [getitem(x, before + (slice(start, stop),)) for start, stop in zip(bounds, bounds[1:])]
+    return _pieces("array_split", x, indices_or_sections, axis, equal=False)
 
 
 register(array_split, kind="composed", numpy=np.array_split)
@@ -595,16 +642,7 @@ def split(x, indices_or_sections, axis=0):
     >>> [p.data.tolist() for p in split(Tensor([1.0, 2.0, 3.0, 4.0]), [1, 3])]
     [[1.0], [2.0, 3.0], [4.0]]
     """
-    x = as_tensor(x)
-    if isinstance(indices_or_sections, (int, np.integer)) and not isinstance(indices_or_sections, bool):
-        if x.ndim == 0:
-            raise ValueError("split: cannot split a 0-d tensor")
-        length = x.shape[_axis(x, axis, "split")]
-        if indices_or_sections > 0 and length % indices_or_sections:
-            raise ValueError(f"split: {indices_or_sections} sections do not divide axis {axis} of "
-                             f"length {length} equally (shape {x.shape}); use array_split for "
-                             "unequal pieces")
-    return array_split(x, indices_or_sections, axis)
+    return _pieces("split", x, indices_or_sections, axis, equal=True)
 
 
 register(split, kind="composed", numpy=np.split)
@@ -615,7 +653,7 @@ def _split_along(op, x, indices_or_sections, min_ndim, axis):
     if x.ndim < min_ndim:
         raise ValueError(f"{op}: needs a tensor with at least {min_ndim} dimensions, got shape "
                          f"{x.shape}")
-    return split(x, indices_or_sections, axis)
+    return _pieces(op, x, indices_or_sections, axis, equal=True)
 
 
 def hsplit(x, indices_or_sections):
@@ -656,7 +694,7 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
     first, second = reduced_axes(x.ndim, (axis1, axis2), "diagonal")
     if first == second:
         raise ValueError(f"diagonal: axis1 and axis2 must differ, got {axis1} and {axis2}")
-    offset = operator.index(offset)
+    offset = _int(offset, "diagonal", "offset")
     rows, columns = x.shape[first], x.shape[second]
     length = max(0, min(rows, columns - offset) if offset >= 0 else min(rows + offset, columns))
     index = [slice(None)] * x.ndim
@@ -680,7 +718,7 @@ def diag(x, k=0):
             [0., 2.]], dtype=float64)
     """
     x = as_tensor(x)
-    k = operator.index(k)
+    k = _int(k, "diag", "k")
     if x.ndim == 2:
         return diagonal(x, k)
     if x.ndim != 1:
@@ -714,7 +752,7 @@ def _triangle(op, x, k, lower):
     x = as_tensor(x)
     if x.ndim < 1:
         raise ValueError(f"{op}: needs a tensor with at least 1 dimension, got a 0-d tensor")
-    k = operator.index(k)
+    k = _int(k, op, "k")
     rows, columns = x.shape[-2:] if x.ndim >= 2 else (x.shape[0], x.shape[0])
     # Entries on or below diagonal k (tril), on or above it (triu); NumPy's masks
     below = np.tri(rows, columns, k if lower else k - 1, dtype=bool)

@@ -152,7 +152,8 @@ def _plan(subscripts, shapes):
     left, arrow, right = text.partition("->")
     inputs = left.split(",")
     if len(inputs) != len(shapes):
-        raise fail(f"the subscripts name {len(inputs)} operands, {len(shapes)} were given")
+        raise fail(f"the subscripts name {len(inputs)} operand{'s' if len(inputs) > 1 else ''} "
+                   f"but {len(shapes)} were given")
     for part in inputs + [right]:
         rest = part.replace("...", "", 1)
         bad = [c for c in rest if c not in _LETTERS]
@@ -306,15 +307,17 @@ def _tensordot_axes(axes, a, b):
         if n < 0 or n > a.ndim or n > b.ndim:
             raise ValueError(f"tensordot: axes={n} needs that many axes in both operands, got "
                              f"shapes {a.shape} and {b.shape}")
-        return list(range(a.ndim - n, a.ndim)), list(range(n))
-    try:
-        axes_a, axes_b = axes
-    except (TypeError, ValueError):
-        raise TypeError(f"tensordot: axes must be an int or a pair (axes of a, axes of b), got "
-                        f"{axes!r:.60}") from None
-    axes_a, axes_b = listed(axes_a, a.ndim, "a"), listed(axes_b, b.ndim, "b")
-    if len(axes_a) != len(axes_b):
-        raise ValueError(f"tensordot: {len(axes_a)} axes of a but {len(axes_b)} axes of b to sum over")
+        axes_a, axes_b = list(range(a.ndim - n, a.ndim)), list(range(n))
+    else:
+        try:
+            axes_a, axes_b = axes
+        except (TypeError, ValueError):
+            raise TypeError(f"tensordot: axes must be an int or a pair (axes of a, axes of b), "
+                            f"got {axes!r:.60}") from None
+        axes_a, axes_b = listed(axes_a, a.ndim, "a"), listed(axes_b, b.ndim, "b")
+        if len(axes_a) != len(axes_b):
+            raise ValueError(f"tensordot: {len(axes_a)} axes of a but {len(axes_b)} axes of b "
+                             "to sum over")
     for i, j in zip(axes_a, axes_b):
         if a.shape[i] != b.shape[j]:
             raise ValueError(f"tensordot: axis {i} of a (shape {a.shape}) has length {a.shape[i]} "
