@@ -138,9 +138,9 @@ def _kaiming_std(tensor, a, mode, nonlinearity, op):
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"{op}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
     fan_in, fan_out = _calculate_fans(tensor, op)
-    fan = fan_in if mode == "fan_in" else fan_out
-    if fan == 0:
+    if 0 in _shape(tensor):
         return None
+    fan = fan_in if mode == "fan_in" else fan_out
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
