@@ -775,26 +775,6 @@ def _softplus_vjps(beta, threshold):
 register(softplus, _softplus_vjps, namespace=_NAMESPACE)
 
 
-def _erf(x):
-    """erf from ``autograd.primitives`` when it has one, else the private one below."""
-    function = getattr(primitives, "erf", None)
-    return function(x) if function is not None else _fallback_erf(x)
-
-
-_math_erf = np.frompyfunc(math.erf, 1, 1)
-
-
-def _fallback_erf(x):
-    """erf elementwise with math.erf (correctly rounded in float64): exact, if slower than a
-    NumPy ufunc. d/dx erf x = 2 / sqrt(pi) exp(-x^2)."""
-    x = as_tensor(x)
-    data = np.asarray(_math_erf(x._data.astype(np.float64)), np.float64).astype(x.dtype)
-    return record(data[()] if data.ndim == 0 else data, (x,), _ERF_VJPS, "erf")
-
-
-_ERF_VJPS = (lambda g, out, x: g * (2 / math.sqrt(math.pi)) * np.exp(-(x * x)),)
-
-
 def gelu(input, approximate="none"):
     """x * Phi(x) with Phi the standard normal CDF: ``0.5 x (1 + erf(x / sqrt 2))``, or with
     ``approximate="tanh"``, ``0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))``. Composed.
@@ -806,7 +786,7 @@ def gelu(input, approximate="none"):
     """
     x = _floating(input, "gelu")
     if approximate == "none":
-        return 0.5 * x * (1 + _erf(x * (1 / math.sqrt(2))))
+        return 0.5 * x * (1 + primitives.erf(x * (1 / math.sqrt(2))))
     if approximate == "tanh":
         inner = math.sqrt(2 / math.pi) * (x + 0.044715 * (x * x * x))
         return 0.5 * x * (1 + tanh(inner))
