@@ -129,6 +129,7 @@ def _fresh_input(value, link, name, position):
 # ---------------------------------------------------------------------------
 
 _NUMBERS = (bool, int, float)
+_CONTAINERS = (dict, list, tuple)
 
 
 def _numbers_only(sequence):
@@ -222,14 +223,17 @@ def _walk_from(outputs, inputs):
     ``depends``: some output depends on some input. ``reaches_outside``: the graph reaches
     a tensor requiring grad that is not an input. That tensor belongs to someone else (a
     closed-over parameter, an earlier computation), who may want to differentiate our
-    result or reuse the graph. With ``inputs`` only leaves (the usual case), a walk
-    that finds an input first stops there when only ``depends`` is asked for.
+    result or reuse the graph. One walk answers both; it stops once both are True.
     """
     inside = {id(t) for t in inputs}
-    depends = any(id(t) in inside for t in outputs)
-    pending = [t for t in outputs if t.requires_grad and id(t) not in inside]
+    depends = outside = False
+    pending = []
+    for t in outputs:
+        if id(t) in inside:
+            depends = True
+        elif t.requires_grad:
+            pending.append(t)
     seen = inside | {id(t) for t in pending}
-    outside = False
     while pending:
         node = pending.pop()
         if node._vjps is None or node._vjps is tape.RELEASED:
@@ -272,7 +276,7 @@ class _Trace:
     inputs         the fresh tensors, one per leaf of each argnums entry, in argnums order
                    (an argument named twice, ``argnums=(0, 0)``, is one set of tensors listed
                    twice: f sees one argument, and each position gets the whole gradient)
-    structures     per argnums entry, its container structure and its number of leaves
+    structures     per argnums entry, its container structure (None: one array)
     create_graph   record the VJPs (someone outside may differentiate the result)
     retain_graph   keep the graph after a backward pass (it reaches beyond this call)
     """
@@ -292,11 +296,18 @@ class _Trace:
                 for position in positions:
                     if position in fresh_at:
                         continue  # a repeat: the same tensors (a second set would get zeros)
+                    value = args[position]
+                    if not isinstance(value, _CONTAINERS):  # one array: the common case
+                        tensor, was_linked = _fresh_input(value, watched, name, position)
+                        fresh_at[position] = (None, (tensor,))
+                        call_args[position] = tensor
+                        linked = linked or was_linked
+                        continue
                     leaves = []
-                    structure = _flatten(args[position], str(position), leaves)
+                    structure = _flatten(value, str(position), leaves)
                     fresh = []
-                    for path, value in leaves:
-                        tensor, was_linked = _fresh_input(value, watched, name, path)
+                    for path, leaf in leaves:
+                        tensor, was_linked = _fresh_input(leaf, watched, name, path)
                         fresh.append(tensor)
                         linked = linked or was_linked
                     fresh_at[position] = (structure, fresh)
@@ -311,11 +322,17 @@ class _Trace:
             result, self.aux = result
         else:
             self.aux = None
-        leaves = []
-        self.output_structure = _flatten(result, "", leaves, sequences_of_numbers_are_arrays=False)
-        flat = tuple(_as_output(r, name) for _, r in leaves)
-        self.outputs = flat[0] if self.output_structure is None else flat
-        self.structures = [(fresh_at[p][0], len(fresh_at[p][1])) for p in positions]
+        if isinstance(result, _CONTAINERS):
+            leaves = []
+            self.output_structure = _flatten(result, "", leaves,
+                                             sequences_of_numbers_are_arrays=False)
+            flat = tuple(_as_output(r, name) for _, r in leaves)
+            self.outputs = flat[0] if self.output_structure is None else flat
+        else:
+            self.output_structure = None
+            self.outputs = _as_output(result, name)
+            flat = (self.outputs,)
+        self.structures = [fresh_at[p][0] for p in positions]
         self.inputs = [t for p in positions for t in fresh_at[p][1]]
         depends, reaches = _walk_from(flat, self.inputs)
         if warn and not depends and self.inputs:
@@ -330,7 +347,7 @@ class _Trace:
         """A flat list with one item per input tensor, put back into the arguments'
         structures: one item (a gradient, a Jacobian) per argnums entry."""
         items = iter(per_input)
-        return [_rebuild(structure, items) for structure, _ in self.structures]
+        return [_rebuild(structure, items) for structure in self.structures]
 
     def rebuild_outputs(self, per_output):
         """One item per output tensor, put back into the structure f returned
