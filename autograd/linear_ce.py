@@ -110,7 +110,11 @@ def linear_cross_entropy(input, linear_weight, target, linear_bias=None, weight=
     ``linear_bias``. The work runs over blocks of ``chunk_size`` rows (None: see
     ``default_chunk_rows``), each holding one (rows, V) buffer; nothing of shape (N, V)
     is ever allocated, except under ``create_graph`` (differentiating the gradient
-    again), where the VJPs are built from Tensor operations on the full logits.
+    again), where the VJPs are built from Tensor operations on the full logits. When a
+    backward pass may follow (grad mode on, an input that requires grad, ``"mean"`` or
+    ``"sum"``), the forward already computes the gradients, so it costs about what
+    forward and backward cost together; evaluate under ``ag.no_grad()`` to get the loss
+    alone (one GEMM instead of three).
 
     Raises ``TypeError`` for non-float inputs, mixed dtypes or a target that is not of
     integer dtype, and ``ValueError`` for shapes that do not fit or class indices out
@@ -215,7 +219,8 @@ def _sweep(hidden, matrix, bias, target, row_factor, wanted, chunk_rows, log_sum
     gradient = row_factor is not None
     want = tuple(wanted) + (False,) * (3 - len(wanted))
     d_hidden = np.empty_like(hidden) if gradient and want[0] else None
-    d_matrix = np.empty_like(matrix) if gradient and want[1] else None
+    d_matrix = ((np.empty_like if rows else np.zeros_like)(matrix)   # no rows: no blocks
+                if gradient and want[1] else None)
     d_bias = np.zeros(classes, dtype) if gradient and want[2] and bias is not None else None
     forward = log_sums is None
     losses = np.empty(rows) if forward else None

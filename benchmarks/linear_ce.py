@@ -191,8 +191,9 @@ def run(config):
         "rows": result_rows,
         "targets": _target_rows(case, times, memory, ratios, logits_bytes, config.quick),
         "notes": notes,
-        "sweep": [{key: point[key] for key in ("classes", "ours / GEMMs", "ours mem / logits")}
-                  for point in sweep],
+        "plot_data": {"sweep": [{key: point[key] for key in SWEEP_KEYS} for point in sweep],
+                      "shape": [rows, features], "time_limit": TIME_LIMIT,
+                      "memory_limit": MEMORY_LIMIT},
     }
 
 
@@ -215,7 +216,58 @@ def _sweep_point(rows, features, classes, timing):
            "extra": {"ours / GEMMs": harness.format_ratio(ratio),
                      "ours mem / logits": harness.format_ratio(memory_ratio)}}
     return {"classes": classes, "ours / GEMMs": ratio, "ours mem / logits": memory_ratio,
-            "row": row}
+            "ours seconds": harness.median(times, "ours"),
+            "GEMMs seconds": harness.median(times, FLOOR), "row": row}
+
+
+SWEEP_KEYS = ("classes", "ours / GEMMs", "ours mem / logits", "ours seconds", "GEMMs seconds")
+
+
+def plot(suite, path, machine=""):
+    """The sweep over V: seconds of ours and of the GEMMs alone, their ratio with the
+    1.15x target, and ours' peak extra memory over the logits with the 0.1x target.
+    For benchmarks/plots.py's PLOTTERS (``"linear_ce": linear_ce.plot``)."""
+    from benchmarks import plots
+
+    pyplot = plots._pyplot()
+    data = suite["plot_data"]
+    points = data["sweep"]
+    classes = [point["classes"] for point in points]
+    rows, features = data["shape"]
+    with pyplot.rc_context(plots.FONT):
+        figure, panels = pyplot.subplots(1, 3, figsize=(16, 4.8))
+        panels[0].plot(classes, [p["ours seconds"] for p in points], "o-", label="ours",
+                       color=plots.COLOURS["fused"])
+        panels[0].plot(classes, [p["GEMMs seconds"] for p in points], "s--",
+                       label=f"{FLOOR} (block by block)", color=plots.COLOURS["np.exp alone"])
+        panels[0].set_yscale("log")
+        panels[0].set_ylabel("seconds, forward + backward")
+        panels[0].set_title("Time")
+        panels[1].plot(classes, [p["ours / GEMMs"] for p in points], "o-",
+                       color=plots.COLOURS["fused"], label="ours / GEMMs alone")
+        panels[1].axhline(data["time_limit"], color="#d62728", linestyle="--",
+                          label=f"target ≤ {data['time_limit']:g}×")
+        panels[1].set_ylim(1.0, max([data["time_limit"]] + [p["ours / GEMMs"] for p in points])
+                           * 1.1)
+        panels[1].set_title("Time over the floor (lower is better)")
+        panels[2].plot(classes, [p["ours mem / logits"] for p in points], "o-",
+                       color=plots.COLOURS["fused"], label="ours' peak extra memory / logits")
+        panels[2].axhline(data["memory_limit"], color="#d62728", linestyle="--",
+                          label=f"target ≤ {data['memory_limit']:g}×")
+        panels[2].set_ylim(0, max([data["memory_limit"]] + [p["ours mem / logits"]
+                                                            for p in points]) * 1.3)
+        panels[2].set_title("Memory above inputs and gradients")
+        for axes in panels:
+            axes.set_xscale("log", base=2)
+            axes.set_xticks(classes, [f"{v // 1024}k" for v in classes])
+            axes.set_xlabel("V (classes)")
+            axes.grid(True, which="both", alpha=0.3)
+            axes.legend(loc="best")
+        figure.suptitle(f"linear_cross_entropy at N={rows}, d={features} float32 against V "
+                        "(BLAS pinned to 1 thread)" + (f"\n{machine}" if machine else ""))
+        figure.tight_layout()
+        figure.savefig(path, dpi=100)
+        pyplot.close(figure)
 
 
 def notes_for(config):

@@ -278,6 +278,19 @@ def test_backward_twice_through_a_retained_graph():
         np.testing.assert_allclose(tensor.grad, 3 * once, rtol=1e-12, atol=1e-15)
 
 
+def test_no_rows_and_a_transposed_weight():
+    rng = np.random.default_rng(12)
+    matrix = np.asfortranarray(rng.standard_normal((5, 3)))     # a W.T-like layout
+    for rows in (0, 4):
+        h = rng.standard_normal((2, rows, 3))
+        target = rng.integers(0, 5, (2, rows))
+        for reduction in REDUCTIONS:
+            assert_matches_unfused(h, matrix, None, target, dict(reduction=reduction), 3)
+    x, w = ag.tensor(np.zeros((0, 3)), requires_grad=True), ag.tensor(matrix, requires_grad=True)
+    ag.linear_cross_entropy(x, w, np.zeros(0, int), reduction="sum").backward()
+    assert w.grad.shape == (5, 3) and not w.grad.any()
+
+
 def test_mean_over_nothing_is_nan_with_zero_gradient():
     rng = np.random.default_rng(1)
     h, matrix, b, _, _ = make(rng, (4,), 3, 5, np.float64)
