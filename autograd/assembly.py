@@ -808,8 +808,22 @@ def select(condlist, choicelist, default=0):
             raise TypeError(f"select: condlist[{i}] must be a bool array, got "
                             f"{describe(condition)}")
         conditions.append(condition)
-    choices = [as_tensor(c, name=f"select: choicelist[{i}]") for i, c in enumerate(choicelist)]
-    result = default
+    # NumPy's dtype: that of every choice and the default together, Python numbers weak
+    # (np.select([c], [x_float32], 0.5) is float32)
+    values = [value if type(value) in (int, float) else as_tensor(value, name=f"select: {name}")
+              for value, name in zip([*choicelist, default],
+                                     [f"choicelist[{i}]" for i in range(len(choicelist))] + ["default"])]
+    try:
+        dtype = np.result_type(*(v.dtype if isinstance(v, Tensor) else v for v in values))
+    except TypeError:
+        raise TypeError(f"select: the choices and the default have no common dtype, got "
+                        f"{[v.dtype if isinstance(v, Tensor) else type(v).__name__ for v in values]}") from None
+    try:
+        *choices, result = [v if isinstance(v, Tensor) else constant(np.asarray(v, dtype))
+                            for v in values]
+    except OverflowError:  # (NumPy wraps it around silently)
+        raise ValueError(f"select: a Python int among the choices or the default does not fit "
+                         f"in {dtype}, the dtype of the other choices") from None
     for condition, choice in zip(reversed(conditions), reversed(choices)):
         result = where(condition, choice, result)
     return result

@@ -11,6 +11,9 @@ Two primitives carry the maths, and the rest are written with them or with
                 diagonal with a mask.
     tensordot   the VJP of each operand is a tensordot of the cotangent with the other
                 operand over the free axes, then a transpose into the operand's order.
+                (Its own primitive rather than an einsum: np.tensordot is one BLAS matrix
+                product forward and backward, which np.einsum without ``optimize`` is not;
+                ``dot`` and ``inner`` of stacks run on it.)
 
 Operands that are not Tensors are converted as NumPy converts them: a Python float is
 a float64 array here, as it is for ``np.dot`` and ``np.einsum`` (``np.dot(x32, 2.0)``
@@ -39,7 +42,10 @@ def _scalar(data):
 
 
 def _operands(values, op):
-    return tuple(as_tensor(v, name=f"{op}: operand {i}") for i, v in enumerate(values))
+    for value in values:
+        if not isinstance(value, Tensor):
+            return tuple(as_tensor(v, name=f"{op}: operand {i}") for i, v in enumerate(values))
+    return tuple(values)  # (the common case: no names formatted)
 
 
 # ---------------------------------------------------------------------------
@@ -238,7 +244,7 @@ def einsum(*operands, optimize=False):
     """
     subscripts, operands = _subscripts_and_operands(operands)
     tensors = _operands(operands, "einsum")
-    plan = _plan(subscripts, tuple(t.shape for t in tensors))
+    plan = _plan(subscripts, tuple([t._data.shape for t in tensors]))
     arrays = [t._data if shape is None else t._data.reshape(shape)
               for t, shape in zip(tensors, plan.reduced)]
     data = _scalar(np.einsum(plan.subscripts, *arrays, optimize=optimize))
@@ -287,7 +293,17 @@ register(einsum, einsum_vjps, numpy=np.einsum)
 # ---------------------------------------------------------------------------
 
 def _tensordot_axes(axes, a, b):
-    """``axes`` (an int N, or a pair of ints / sequences) as two lists of non-negative axes."""
+    """``axes`` (an int N, or a pair of ints / sequences) as two tuples of non-negative axes,
+    cached per axes and shapes when ``axes`` is hashable (an int, tuples)."""
+    try:
+        hash(axes)
+    except TypeError:  # lists
+        return _checked_tensordot_axes.__wrapped__(axes, a.shape, b.shape)
+    return _checked_tensordot_axes(axes, a.shape, b.shape)
+
+
+@functools.lru_cache(maxsize=256, typed=True)  # typed: True is not an axis, 1 is
+def _checked_tensordot_axes(axes, shape_a, shape_b):
     def listed(value, ndim, which):
         items = list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
         result = []
@@ -304,25 +320,25 @@ def _tensordot_axes(axes, a, b):
 
     if isinstance(axes, (int, np.integer)) and not isinstance(axes, bool):
         n = int(axes)
-        if n < 0 or n > a.ndim or n > b.ndim:
+        if n < 0 or n > len(shape_a) or n > len(shape_b):
             raise ValueError(f"tensordot: axes={n} needs that many axes in both operands, got "
-                             f"shapes {a.shape} and {b.shape}")
-        axes_a, axes_b = list(range(a.ndim - n, a.ndim)), list(range(n))
+                             f"shapes {shape_a} and {shape_b}")
+        axes_a, axes_b = list(range(len(shape_a) - n, len(shape_a))), list(range(n))
     else:
         try:
             axes_a, axes_b = axes
         except (TypeError, ValueError):
             raise TypeError(f"tensordot: axes must be an int or a pair (axes of a, axes of b), "
                             f"got {axes!r:.60}") from None
-        axes_a, axes_b = listed(axes_a, a.ndim, "a"), listed(axes_b, b.ndim, "b")
+        axes_a, axes_b = listed(axes_a, len(shape_a), "a"), listed(axes_b, len(shape_b), "b")
         if len(axes_a) != len(axes_b):
             raise ValueError(f"tensordot: {len(axes_a)} axes of a but {len(axes_b)} axes of b "
                              "to sum over")
     for i, j in zip(axes_a, axes_b):
-        if a.shape[i] != b.shape[j]:
-            raise ValueError(f"tensordot: axis {i} of a (shape {a.shape}) has length {a.shape[i]} "
-                             f"but axis {j} of b (shape {b.shape}) has length {b.shape[j]}")
-    return axes_a, axes_b
+        if shape_a[i] != shape_b[j]:
+            raise ValueError(f"tensordot: axis {i} of a (shape {shape_a}) has length {shape_a[i]} "
+                             f"but axis {j} of b (shape {shape_b}) has length {shape_b[j]}")
+    return tuple(axes_a), tuple(axes_b)
 
 
 def tensordot(a, b, axes=2):

@@ -418,8 +418,29 @@ def test_select_first_true_condition_wins_and_the_default_gets_the_rest():
     np.testing.assert_array_equal(g_a, [1, 0, 0])
     np.testing.assert_array_equal(g_b, [0, 1, 0])
     np.testing.assert_array_equal(g_default, [0, 0, 1])
-    x32 = ag.tensor(a.astype(np.float32))
-    assert ag.select(conditions[:1], [x32], 0.5).dtype == np.select(conditions[:1], [a.astype(np.float32)], 0.5).dtype
+
+
+@pytest.mark.parametrize("choices, default", [
+    ([np.float32, 2.0], 0), ([np.float32], 0.5), ([np.float32], np.float64), ([np.float32, np.float64], 0),
+    ([2, np.int32], 0.5), ([2, 3], 1), ([np.int8], 100),
+], ids=repr)
+def test_select_dtype_follows_numpy_python_numbers_weak(choices, default):
+    """np.select keeps Python numbers weak: np.select([c, c], [x_float32, 2.0]) is float32."""
+    def values(items):
+        return [item if type(item) in (int, float) else np.arange(1.0, 3.0).astype(item)
+                for item in items]
+    conditions = [np.array([True, False]), np.array([False, True])][:len(choices)]
+    numpy_choices, (numpy_default,) = values(choices), values([default])
+    expected = np.select(conditions, numpy_choices, numpy_default)
+    out = ag.select(conditions, [c if type(c) in (int, float) else ag.tensor(c) for c in numpy_choices],
+                    numpy_default if type(numpy_default) in (int, float) else ag.tensor(numpy_default))
+    assert out.dtype == expected.dtype and out.shape == expected.shape
+    np.testing.assert_array_equal(out.data, expected)
+
+
+def test_select_refuses_a_python_int_that_does_not_fit_where_numpy_wraps_it():
+    with pytest.raises(ValueError, match="select: a Python int .* does not fit in int8"):
+        ag.select([np.array([True])], [ag.tensor(np.ones(1, np.int8))], 300)
 
 
 @pytest.mark.parametrize("call, error, words", [
