@@ -1159,7 +1159,8 @@ def var(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correctio
     for i in reduced_axes(x.ndim, axis, "var"):
         count *= x.shape[i]
     centred = x - mean(x, axis=axis, keepdims=True)
-    return sum(centred * centred, axis=axis, keepdims=keepdims) / (count - ddof if count > ddof else 0)
+    degrees_of_freedom = count - ddof if count > ddof else 0   # NumPy's: 0 gives inf or NaN
+    return sum(centred * centred, axis=axis, keepdims=keepdims) / degrees_of_freedom
 
 
 register(var, kind="composed", numpy=np.var, methods="var")
@@ -1206,9 +1207,10 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
             raise TypeError(f"average: a ({describe(a)}) and weights ({describe(w)}) differ in "
                             "shape, so axis must say which axes the weights run along")
         axes = reduced_axes(a.ndim, axis, "average")
-        if w.shape != tuple(a.shape[i] for i in axes):
+        along = tuple(a.shape[i] for i in axes)
+        if w.shape != along:
             raise ValueError(f"average: weights of shape {w.shape} do not fit a of shape "
-                             f"{a.shape} along axis {axis} (expected {tuple(a.shape[i] for i in axes)})")
+                             f"{a.shape} along axis {axis} (expected {along})")
         w = transpose(w, tuple(int(i) for i in np.argsort(axes))) if len(axes) > 1 else w
         w = reshape(w, tuple(n if i in axes else 1 for i, n in enumerate(a.shape)))
     floating = np.result_type(a.dtype, w.dtype, *(("f8",) if a.dtype.kind in "biu" else ()))
@@ -1257,10 +1259,10 @@ register(nanmean, kind="composed", numpy=np.nanmean)
 # Sorting and selecting along an axis: the gradient follows the entries where they went.
 # ---------------------------------------------------------------------------
 
-def sort(x, axis=-1, kind=None, order=None):
+def sort(x, axis=-1, kind=None, order=None, *, stable=None):
     """Sorted copy along ``axis`` (None: of the flattened tensor). The gradient goes back
     through the permutation; equal entries keep their order (a stable sort), and ``kind``
-    is accepted and ignored: every kind gives the same values.
+    and ``stable`` are accepted and ignored: every kind gives the same values.
 
     >>> sort(Tensor([3.0, 1.0, 2.0]))
     Tensor([1., 2., 3.], dtype=float64)
@@ -1289,7 +1291,8 @@ def partition(x, kth, axis=-1, kind="introselect", order=None):
     sort would put it, smaller ones before, larger after. The values are NumPy's; the
     gradient follows each entry to its place."""
     if order is not None:
-        raise TypeError("partition: order= (fields of structured arrays) is not supported on tensors")
+        raise TypeError("partition: order= (fields of structured arrays) is not supported on "
+                        "tensors")
     x = as_tensor(x)
     if axis is None:
         return partition(reshape(x, -1), kth, 0)
@@ -1360,7 +1363,9 @@ def take_along_axis(x, indices, axis=-1):
         raise ValueError(f"take_along_axis: indices (shape {indices.shape}) must have as many "
                          f"dimensions as x ({describe(x)})")
     axis = _scan_axis(x, axis, "take_along_axis")
-    index = tuple(indices if i == axis else np.arange(n).reshape((1,) * i + (n,) + (1,) * (x.ndim - i - 1))
+    # NumPy's fancy index: arange along every other axis, shaped to broadcast with indices
+    index = tuple(indices if i == axis else
+                  np.arange(n).reshape((1,) * i + (n,) + (1,) * (x.ndim - i - 1))
                   for i, n in enumerate(x.shape))
     return getitem(x, index)
 

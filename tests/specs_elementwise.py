@@ -45,7 +45,8 @@ def _math_reference(function):
 
 def halves_with_zeros(dtype, shape):
     """Multiples of 1/2 in [-2, 2]: exact zeros are common (prod, cumprod), products exact."""
-    return hnp.arrays(np.int64, shape, elements=st.integers(-4, 4)).map(lambda a: np.asarray(a / 2, dtype))
+    return hnp.arrays(np.int64, shape, elements=st.integers(-4, 4)).map(
+        lambda a: np.asarray(a / 2, dtype))
 
 
 @st.composite
@@ -101,7 +102,8 @@ def take_arguments(draw, dtype):
     x = draw(ags.arrays(dtype))
     axis = draw(st.none() | (st.integers(-x.ndim, x.ndim - 1) if x.ndim else st.none()))
     length = x.size if axis is None else x.shape[axis]
-    indices = draw(hnp.arrays(np.intp, ags.shapes(max_dims=2), elements=st.integers(-length, length - 1)))
+    indices = draw(hnp.arrays(np.intp, ags.shapes(max_dims=2),
+                              elements=st.integers(-length, length - 1)))
     return x, indices, axis
 
 
@@ -195,7 +197,8 @@ ROWS: list = [
          lambda dtype: scan_arguments(dtype, halves_with_zeros)),
     Spec("diff", ag.diff, lambda x, n, axis: np.diff(x, n, axis), diff_arguments),
     Spec("gradient", lambda f, h, axis, order: ag.gradient(f, h, axis=axis, edge_order=order),
-         lambda f, h, axis, order: np.gradient(f, h, axis=axis, edge_order=order), gradient_arguments),
+         lambda f, h, axis, order: np.gradient(f, h, axis=axis, edge_order=order),
+         gradient_arguments),
     # Sorting and selecting.
     Spec("sort", ag.sort, lambda x, axis: np.sort(x, axis=axis),
          lambda dtype: scan_arguments(dtype, distinct_arrays)),
