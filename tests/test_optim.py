@@ -565,6 +565,22 @@ def test_hyperparameters_are_per_group_and_the_old_attributes_say_so():
         opt.nonsense
 
 
+def test_step_calls_the_closure_first_and_returns_its_loss():
+    w = ag.tensor([3.0], requires_grad=True)
+    opt = optim.SGD([w], lr=0.25)
+    calls = []
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        calls.append(loss.item())
+        return loss
+    assert opt.step(closure).item() == 9.0
+    np.testing.assert_allclose(w.data, [3.0 - 0.25 * 6.0])
+    assert calls == [9.0] and opt.step() is None
+
+
 def test_zero_grad_can_write_zeros_instead_of_none():
     p = ag.tensor(np.ones((2, 2), dtype=np.float32), requires_grad=True)
     untouched = ag.tensor([1.0], requires_grad=True)
@@ -620,6 +636,20 @@ def test_parameters_without_gradient_are_skipped_and_keep_their_state(make_optim
     lone_opt.step()
     np.testing.assert_array_equal(b.data, lone.data)
     np.testing.assert_array_equal(a.data, a_before)
+
+
+@pytest.mark.parametrize("make_optimizer", OPTIMIZERS + [
+    pytest.param(lambda params: optim.SGD(params, lr=0.1, weight_decay=0.1), id="SGD-decay"),
+    pytest.param(lambda params: optim.RMSprop(params, weight_decay=0.1), id="RMSprop-decay")])
+def test_a_step_leaves_the_gradient_alone(make_optimizer):
+    p = ag.tensor([1.0, -2.0], requires_grad=True)
+    opt = make_optimizer([p])
+    for _ in range(3):
+        gradient = np.array([0.5, 0.25])
+        p.grad = gradient
+        opt.step()
+        np.testing.assert_array_equal(gradient, [0.5, 0.25])
+        assert p.grad is gradient
 
 
 @pytest.mark.parametrize("make_optimizer", OPTIMIZERS)

@@ -1,4 +1,4 @@
-"""Learning-rate schedules with PyTorch's step semantics: StepLR, CosineAnnealingLR, LambdaLR, LinearLR.
+"""Learning-rate schedules, PyTorch's: StepLR, CosineAnnealingLR, LambdaLR, LinearLR.
 
 A scheduler rewrites ``group["lr"]`` of every parameter group of its optimizer. It counts
 epochs in ``last_epoch``: the constructor remembers each group's starting rate in
@@ -124,7 +124,10 @@ class LRScheduler:
 
 
 class StepLR(LRScheduler):
-    """Multiply the rate by ``gamma`` every ``step_size`` epochs: ``lr = base_lr * gamma ** (epoch // step_size)``.
+    """Multiply the rate by ``gamma`` every ``step_size`` epochs.
+
+    ``lr = base_lr * gamma ** (epoch // step_size)``, computed recursively (one product
+    every ``step_size`` epochs) as PyTorch does.
 
     >>> import autograd as ag, numpy as np
     >>> w = ag.tensor([1.0], requires_grad=True)
@@ -182,7 +185,8 @@ class CosineAnnealingLR(LRScheduler):
             # first rise of the curve instead.
             return [group["lr"] + (base_lr - eta_min) * (1 - math.cos(math.pi / period)) / 2
                     for base_lr, group in zip(self.base_lrs, self.optimizer.param_groups)]
-        ratio = (1 + math.cos(math.pi * epoch / period)) / (1 + math.cos(math.pi * (epoch - 1) / period))
+        ratio = ((1 + math.cos(math.pi * epoch / period))
+                 / (1 + math.cos(math.pi * (epoch - 1) / period)))
         return [ratio * (group["lr"] - eta_min) + eta_min for group in self.optimizer.param_groups]
 
 

@@ -201,8 +201,14 @@ class Optimizer:
                 else:
                     parameter.grad = np.zeros(parameter.shape, dtype=parameter.dtype)
 
-    def step(self):
-        """Update every parameter that has a gradient, with its group's hyperparameters."""
+    def step(self, closure=None):
+        """Update every parameter that has a gradient, with its group's hyperparameters.
+
+        ``closure``, if given, is called first (it recomputes the loss and its gradients,
+        e.g. ``zero_grad(); loss = f(); loss.backward(); return loss``) and its result is
+        returned, as in PyTorch.
+        """
+        loss = None if closure is None else closure()
         self._step_calls += 1
         for group in self.param_groups:
             for parameter in group["params"]:
@@ -222,6 +228,7 @@ class Optimizer:
                 # backward instead of differentiating the new ones, exactly as after
                 # ``p.data -= ...``. It is the same array, so nothing is copied.
                 parameter.data = data
+        return loss
 
     def _update(self, data, grad, state, group):
         """Write the new values into ``data``; ``grad`` must not be modified (it is ``.grad``)."""
