@@ -1073,26 +1073,31 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
                                  f"input shape {x.shape}")
         inputs.append(value)
     present = tuple(t for t in inputs if t is not None)
-    data = _logistic_losses(*(None if t is None else t._data for t in inputs))
+    arrays = [None if t is None else t._data for t in inputs]
+    softplus_pair = (np.logaddexp(0, -arrays[0]), np.logaddexp(0, arrays[0]))
+    data = _logistic_losses(*arrays, softplus_pair=softplus_pair)
     if reduction != "none":
         data = data.sum() if reduction == "sum" else data.mean()
     data = np.asarray(data, x.dtype) if np.ndim(data) == 0 else data.astype(x.dtype, copy=False)
     vjps = _logistic_vjps(reduction, x.shape, weight is not None, pos_weight is not None,
-                          _wanted(present))
+                          _wanted(present), softplus_pair)
     return record(data[()] if data.ndim == 0 else data, present, vjps, op)
 
 
-def _logistic_losses(x, y, weight=None, pos_weight=None):
+def _logistic_losses(x, y, weight=None, pos_weight=None, softplus_pair=None):
     """The elementwise loss ``(1 - y) softplus(x) + pos_weight y softplus(-x)``, on arrays or
-    Tensors: two terms that are never negative, so nothing cancels (e^-100 stays e^-100)."""
-    positive = _softplus_any(-x)                   # -log sigmoid(x)
+    Tensors: two terms that are never negative, so nothing cancels (e^-100 stays e^-100).
+    ``softplus_pair`` is (softplus(-x), softplus(x)) when already computed."""
+    negative, positive = softplus_pair or (_softplus_any(-x), _softplus_any(x))
     if pos_weight is not None:
-        positive = pos_weight * positive
-    losses = (1 - y) * _softplus_any(x) + y * positive
+        negative = pos_weight * negative
+    losses = (1 - y) * positive + y * negative
     return losses if weight is None else losses * weight
 
 
-def _logistic_vjps(reduction, shape, has_weight, has_pos_weight, wanted):
+def _logistic_vjps(reduction, shape, has_weight, has_pos_weight, wanted, saved=None):
+    """``saved``: (softplus(-x), softplus(x)) from the forward, for first-order backward:
+    sigmoid(x) = exp(-softplus(-x)) and sigmoid(-x) = exp(-softplus(x)), both exact."""
     count = math.prod(shape)
 
     def unpack(inputs):
@@ -1101,6 +1106,16 @@ def _logistic_vjps(reduction, shape, has_weight, has_pos_weight, wanted):
         weight = rest.pop(0) if has_weight else None
         pos_weight = rest.pop(0) if has_pos_weight else None
         return x, y, weight, pos_weight
+
+    def softplus_pair(x, g):
+        if saved is not None and type(x) is np.ndarray and not isinstance(g, Tensor):
+            return saved
+        return _softplus_any(-x), _softplus_any(x)
+
+    def sigmoid_pair(x, g):
+        if saved is not None and type(x) is np.ndarray and not isinstance(g, Tensor):
+            return np.exp(-saved[0]), np.exp(-saved[1])
+        return _sigmoid_any(x), _sigmoid_any(-x)
 
     def scaled(g, d, weight, x):
         """g * d * weight in the input's shape (g is a scalar unless reduction is "none")."""
@@ -1112,22 +1127,26 @@ def _logistic_vjps(reduction, shape, has_weight, has_pos_weight, wanted):
 
     def x_vjp(g, out, *inputs):   # w [(1 - y) sigmoid(x) - pw y sigmoid(-x)]
         x, y, weight, pos_weight = unpack(inputs)
-        negative = _sigmoid_any(-x) if pos_weight is None else pos_weight * _sigmoid_any(-x)
-        return scaled(g, (1 - y) * _sigmoid_any(x) - y * negative, weight, x)
+        positive, negative = sigmoid_pair(x, g)
+        if pos_weight is not None:
+            negative = pos_weight * negative
+        return scaled(g, (1 - y) * positive - y * negative, weight, x)
 
     def y_vjp(g, out, *inputs):   # w [pw softplus(-x) - softplus(x)]
         x, y, weight, pos_weight = unpack(inputs)
-        positive = _softplus_any(-x) if pos_weight is None else pos_weight * _softplus_any(-x)
-        return unbroadcast(scaled(g, positive - _softplus_any(x), weight, x), y.shape)
+        negative, positive = softplus_pair(x, g)
+        if pos_weight is not None:
+            negative = pos_weight * negative
+        return unbroadcast(scaled(g, negative - positive, weight, x), y.shape)
 
     def weight_vjp(g, out, *inputs):   # the unweighted loss
         x, y, weight, pos_weight = unpack(inputs)
-        return unbroadcast(scaled(g, _logistic_losses(x, y, None, pos_weight), None, x),
-                           weight.shape)
+        losses = _logistic_losses(x, y, None, pos_weight, softplus_pair(x, g))
+        return unbroadcast(scaled(g, losses, None, x), weight.shape)
 
     def pos_weight_vjp(g, out, *inputs):   # w y softplus(-x)
         x, y, weight, pos_weight = unpack(inputs)
-        return unbroadcast(scaled(g, y * _softplus_any(-x), weight, x), pos_weight.shape)
+        return unbroadcast(scaled(g, y * softplus_pair(x, g)[0], weight, x), pos_weight.shape)
 
     vjps = [x_vjp, y_vjp] + [weight_vjp] * has_weight + [pos_weight_vjp] * has_pos_weight
     return _joint(vjps, wanted)
