@@ -598,7 +598,8 @@ def _pieces(op, x, indices_or_sections, axis, equal):
         raise ValueError(f"{op}: cannot split a 0-d tensor")
     axis = _axis(x, axis, op)
     length = x.shape[axis]
-    if isinstance(indices_or_sections, (int, np.integer)) and not isinstance(indices_or_sections, bool):
+    if isinstance(indices_or_sections, (int, np.integer)) \
+            and not isinstance(indices_or_sections, bool):
         sections = int(indices_or_sections)
         if sections <= 0:
             raise ValueError(f"{op}: the number of sections must be > 0, got {sections}")
@@ -690,7 +691,8 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
     """
     x = as_tensor(x)
     if x.ndim < 2:
-        raise ValueError(f"diagonal: needs a tensor with at least 2 dimensions, got shape {x.shape}")
+        raise ValueError(f"diagonal: needs a tensor with at least 2 dimensions, got shape "
+                         f"{x.shape}")
     first, second = reduced_axes(x.ndim, (axis1, axis2), "diagonal")
     if first == second:
         raise ValueError(f"diagonal: axis1 and axis2 must differ, got {axis1} and {axis2}")
@@ -742,6 +744,9 @@ def trace(x, offset=0, axis1=0, axis2=1, dtype=None):
     >>> trace(Tensor(np.arange(4.0).reshape(2, 2)))
     Tensor(3., dtype=float64)
     """
+    x = as_tensor(x)
+    if x.ndim < 2:
+        raise ValueError(f"trace: needs a tensor with at least 2 dimensions, got shape {x.shape}")
     return total(diagonal(x, offset, axis1, axis2), axis=-1, dtype=dtype)
 
 
@@ -810,14 +815,10 @@ def select(condlist, choicelist, default=0):
         conditions.append(condition)
     # NumPy's dtype: that of every choice and the default together, Python numbers weak
     # (np.select([c], [x_float32], 0.5) is float32)
+    names = [f"choicelist[{i}]" for i in range(len(choicelist))] + ["default"]
     values = [value if type(value) in (int, float) else as_tensor(value, name=f"select: {name}")
-              for value, name in zip([*choicelist, default],
-                                     [f"choicelist[{i}]" for i in range(len(choicelist))] + ["default"])]
-    try:
-        dtype = np.result_type(*(v.dtype if isinstance(v, Tensor) else v for v in values))
-    except TypeError:
-        raise TypeError(f"select: the choices and the default have no common dtype, got "
-                        f"{[v.dtype if isinstance(v, Tensor) else type(v).__name__ for v in values]}") from None
+              for value, name in zip([*choicelist, default], names)]
+    dtype = np.result_type(*(v.dtype if isinstance(v, Tensor) else v for v in values))
     try:
         *choices, result = [v if isinstance(v, Tensor) else constant(np.asarray(v, dtype))
                             for v in values]

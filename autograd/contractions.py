@@ -28,7 +28,7 @@ import string
 import numpy as np
 
 from autograd.assembly import moveaxis, ravel
-from autograd.operands import as_tensor, describe
+from autograd.operands import as_tensor, reduced_axes
 from autograd.primitives import matmul, mul, reshape, stack, sub, transpose
 from autograd.registry import register
 from autograd.tensors import Tensor, record
@@ -177,14 +177,16 @@ def _plan(subscripts, shapes):
                            f"subscripts {part!r} name")
             ellipsis_ndim.append(len(shape) - named)
         elif named != len(shape):
-            raise fail(f"operand {i} has {len(shape)} axes but its subscripts {part!r} name {named}")
+            raise fail(f"operand {i} has {len(shape)} axes but its subscripts {part!r} name "
+                       f"{named}")
         else:
             ellipsis_ndim.append(0)
     most = max(ellipsis_ndim, default=0)
     if most > len(spare):
         raise fail("too many axes under '...' (einsum has 52 letters in all)")
     broadcast = spare[:most]  # the letters that stand for the axes under '...'
-    inputs = [part.replace("...", "".join(broadcast[most - n:])) for part, n in zip(inputs, ellipsis_ndim)]
+    inputs = [part.replace("...", "".join(broadcast[most - n:]))
+              for part, n in zip(inputs, ellipsis_ndim)]
     if arrow:
         if "..." in right:
             right = right.replace("...", "".join(broadcast))
@@ -309,7 +311,8 @@ def _checked_tensordot_axes(axes, shape_a, shape_b):
         result = []
         for item in items:
             if isinstance(item, bool) or not isinstance(item, (int, np.integer)):
-                raise TypeError(f"tensordot: axes must be ints, got {item!r:.40} among the axes of {which}")
+                raise TypeError(f"tensordot: axes must be ints, got {item!r:.40} among the axes "
+                                f"of {which}")
             if not -ndim <= item < ndim:
                 raise np.exceptions.AxisError(f"tensordot: axis {item} is out of range for {which} "
                                               f"with {ndim} dimensions")
@@ -497,6 +500,8 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"cross: the operands must be vectors (at least 1-D), got shapes "
                          f"{a.shape} and {b.shape}")
+    axisa = reduced_axes(a.ndim, axisa, "cross: axisa")[0]
+    axisb = reduced_axes(b.ndim, axisb, "cross: axisb")[0]
     a, b = moveaxis(a, axisa, -1), moveaxis(b, axisb, -1)
     if a.shape[-1] != 3 or b.shape[-1] != 3:
         raise ValueError(f"cross: vectors of length 3 expected along axisa and axisb, got "
@@ -506,7 +511,7 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
     c = stack([sub(mul(a1, b2), mul(a2, b1)), sub(mul(a2, b0), mul(a0, b2)),
                sub(mul(a0, b1), mul(a1, b0))], axis=-1)
-    return moveaxis(c, -1, axisc)
+    return moveaxis(c, -1, reduced_axes(c.ndim, axisc, "cross: axisc")[0])
 
 
 register(cross, kind="composed", numpy=np.cross)

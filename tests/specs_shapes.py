@@ -18,7 +18,7 @@ from hypothesis.extra import numpy as hnp
 
 import autograd as ag
 from autograd.testing import strategies as ags
-from specs import Spec
+from specs import Spec, unary
 
 # ---------------------------------------------------------------------------
 # Argument strategies.
@@ -385,8 +385,8 @@ ROWS: list = [
     Spec("rollaxis", ag.rollaxis, np.rollaxis, rollaxis_arguments),
     # Flips and rolls.
     Spec("flip", ag.flip, np.flip, flip_arguments),
-    Spec("fliplr", ag.fliplr, np.fliplr, lambda dtype: st.tuples(ags.arrays(dtype, ags.shapes(min_dims=2)))),
-    Spec("flipud", ag.flipud, np.flipud, lambda dtype: st.tuples(ags.arrays(dtype, ags.shapes(min_dims=1)))),
+    Spec("fliplr", ag.fliplr, np.fliplr, unary(shape=ags.shapes(min_dims=2))),
+    Spec("flipud", ag.flipud, np.flipud, unary(shape=ags.shapes(min_dims=1))),
     Spec("rot90", ag.rot90, np.rot90, rot90_arguments),
     Spec("roll", ag.roll, np.roll, roll_arguments),
     # Repeating, tiling, padding.
@@ -394,9 +394,9 @@ ROWS: list = [
     Spec("tile", ag.tile, np.tile, tile_arguments),
     Spec("pad", _pad(ag.pad), _pad(np.pad), pad_arguments),
     # At least n-d, stacks.
-    Spec("atleast_1d", ag.atleast_1d, np.atleast_1d, lambda dtype: st.tuples(ags.arrays(dtype))),
-    Spec("atleast_2d", ag.atleast_2d, np.atleast_2d, lambda dtype: st.tuples(ags.arrays(dtype))),
-    Spec("atleast_3d", ag.atleast_3d, np.atleast_3d, lambda dtype: st.tuples(ags.arrays(dtype))),
+    Spec("atleast_1d", ag.atleast_1d, np.atleast_1d, unary()),
+    Spec("atleast_2d", ag.atleast_2d, np.atleast_2d, unary()),
+    Spec("atleast_3d", ag.atleast_3d, np.atleast_3d, unary()),
     Spec("hstack", _stacked(ag.hstack), _stacked(np.hstack), hstack_arguments, fan_out=(0, 1)),
     Spec("vstack", _stacked(ag.vstack), _stacked(np.vstack), vstack_arguments, fan_out=(0, 1)),
     Spec("dstack", _stacked(ag.dstack), _stacked(np.dstack), dstack_arguments, fan_out=(0, 1)),

@@ -242,7 +242,8 @@ def test_pad_refuses_what_it_cannot_differentiate_or_do():
         ag.pad(x, 1, constant_values=ag.tensor(2.0, requires_grad=True))
     with pytest.raises(ValueError, match="pad: mode 'median' is not supported"):
         ag.pad(x, 1, "median")
-    with pytest.raises(ValueError, match=r"pad: pad_width .* does not fit a tensor of shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"pad: pad_width .* does not fit a tensor of shape "
+                                         r"\(3,\)"):
         ag.pad(x, ((1, 2), (3, 4)))
     with pytest.raises(ValueError, match="pad: pad_width must be >= 0"):
         ag.pad(x, -1)
@@ -278,7 +279,8 @@ def test_split_errors_and_numpy_dispatch():
         ag.split(x, 2, axis=1)
     with pytest.raises(ValueError, match="array_split: the number of sections must be > 0"):
         ag.array_split(x, 0)
-    with pytest.raises(ValueError, match=r"dsplit: needs a tensor with at least 3 dimensions, got shape \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"dsplit: needs a tensor with at least 3 dimensions, "
+                                         r"got shape \(2, 3\)"):
         ag.dsplit(x, 1)
     for pieces in (np.hsplit(x, 3), np.split(x, [1], axis=1), np.array_split(x, 2, axis=1),
                    np.vsplit(x, 2)):
@@ -410,7 +412,8 @@ def test_diag_diagonal_trace_tril_triu_gradients_are_masks():
 
 
 def test_select_first_true_condition_wins_and_the_default_gets_the_rest():
-    a, b, default = np.array([1.0, 2.0, 3.0]), np.array([10.0, 20.0, 30.0]), np.array([7.0, 8.0, 9.0])
+    a, b = np.array([1.0, 2.0, 3.0]), np.array([10.0, 20.0, 30.0])
+    default = np.array([7.0, 8.0, 9.0])
     conditions = [np.array([True, False, False]), np.array([True, True, False])]
     out = ag.select(conditions, [ag.tensor(a), ag.tensor(b)], ag.tensor(default))
     np.testing.assert_array_equal(out.data, np.select(conditions, [a, b], default))
@@ -421,7 +424,8 @@ def test_select_first_true_condition_wins_and_the_default_gets_the_rest():
 
 
 @pytest.mark.parametrize("choices, default", [
-    ([np.float32, 2.0], 0), ([np.float32], 0.5), ([np.float32], np.float64), ([np.float32, np.float64], 0),
+    ([np.float32, 2.0], 0), ([np.float32], 0.5), ([np.float32], np.float64),
+    ([np.float32, np.float64], 0),
     ([2, np.int32], 0.5), ([2, 3], 1), ([np.int8], 100),
 ], ids=repr)
 def test_select_dtype_follows_numpy_python_numbers_weak(choices, default):
@@ -432,8 +436,9 @@ def test_select_dtype_follows_numpy_python_numbers_weak(choices, default):
     conditions = [np.array([True, False]), np.array([False, True])][:len(choices)]
     numpy_choices, (numpy_default,) = values(choices), values([default])
     expected = np.select(conditions, numpy_choices, numpy_default)
-    out = ag.select(conditions, [c if type(c) in (int, float) else ag.tensor(c) for c in numpy_choices],
-                    numpy_default if type(numpy_default) in (int, float) else ag.tensor(numpy_default))
+    def tensors(items):
+        return [item if type(item) in (int, float) else ag.tensor(item) for item in items]
+    out = ag.select(conditions, tensors(numpy_choices), tensors([numpy_default])[0])
     assert out.dtype == expected.dtype and out.shape == expected.shape
     np.testing.assert_array_equal(out.data, expected)
 
@@ -443,19 +448,37 @@ def test_select_refuses_a_python_int_that_does_not_fit_where_numpy_wraps_it():
         ag.select([np.array([True])], [ag.tensor(np.ones(1, np.int8))], 300)
 
 
+def test_where_with_the_condition_alone_gives_constant_indices():
+    x = ag.tensor([[0.0, 1.5], [-2.0, 0.0]], requires_grad=True)
+    for ours in (ag.where(x), np.where(x), ag.where(x > 0)):
+        assert isinstance(ours, tuple) and len(ours) == 2
+        assert all(isinstance(i, np.ndarray) and i.dtype.kind == "i" for i in ours)
+    np.testing.assert_array_equal(np.where(x), np.nonzero(x.data))
+    np.testing.assert_array_equal(ag.where(x > 0), np.nonzero(x.data > 0))
+    assert ag.getitem(x, ag.where(x)).shape == (2,)
+
+
 @pytest.mark.parametrize("call, error, words", [
-    (lambda x: ag.fliplr(x[0]), ValueError, r"fliplr: needs a tensor with at least 2 dimensions, got shape \(3,\)"),
+    (lambda x: ag.fliplr(x[0]), ValueError,
+     r"fliplr: needs a tensor with at least 2 dimensions, got shape \(3,\)"),
     (lambda x: ag.rot90(x, 1, (0, 0)), ValueError, r"rot90: repeated axis in axes \(0, 0\)"),
     (lambda x: ag.rot90(x, 1.5), TypeError, "rot90: k must be an int, got 1.5"),
-    (lambda x: ag.moveaxis(x, 0, 2), np.exceptions.AxisError, "moveaxis: destination 2 is out of range"),
-    (lambda x: ag.moveaxis(x, (0, 1), 0), ValueError, "moveaxis: source .* and destination .* need the same number"),
-    (lambda x: ag.repeat(x, [1, 2], axis=1), ValueError, r"repeat: 2 repeats for an axis of length 3 \(axis 1 of shape \(2, 3\)\)"),
+    (lambda x: ag.moveaxis(x, 0, 2), np.exceptions.AxisError,
+     "moveaxis: destination 2 is out of range"),
+    (lambda x: ag.moveaxis(x, (0, 1), 0), ValueError,
+     "moveaxis: source .* and destination .* need the same number"),
+    (lambda x: ag.repeat(x, [1, 2], axis=1), ValueError,
+     r"repeat: 2 repeats for an axis of length 3 \(axis 1 of shape \(2, 3\)\)"),
     (lambda x: ag.repeat(x, -1), ValueError, "repeat: repeats must be >= 0"),
     (lambda x: ag.tile(x, (2, -1)), ValueError, "tile: reps must be >= 0, got -1"),
     (lambda x: ag.diag(x[None]), ValueError, r"diag: needs a 1-D tensor .* got shape \(1, 2, 3\)"),
     (lambda x: ag.diagonal(x, 0, 1, 1), ValueError, "diagonal: axis1 and axis2 must differ"),
     (lambda x: ag.select([x.data > 0], [x, x]), ValueError, "select: 1 conditions but 2 choices"),
-    (lambda x: ag.select([x.data], [x]), TypeError, r"select: condlist\[0\] must be a bool array, got shape \(2, 3\) float64"),
+    (lambda x: ag.select([x.data], [x]), TypeError,
+     r"select: condlist\[0\] must be a bool array, got shape \(2, 3\) float64"),
+    (lambda x: ag.trace(x[0]), ValueError, r"trace: needs a tensor with at least 2 dimensions"),
+    (lambda x: ag.cross(x, x, axisa=2), np.exceptions.AxisError,
+     "cross: axisa: axis 2 is out of range"),
     (lambda x: ag.ravel(x, "Q"), ValueError, "ravel: order must be"),
 ])
 def test_errors_name_the_op_and_what_was_given(call, error, words):
