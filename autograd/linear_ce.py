@@ -10,9 +10,11 @@ For hidden states ``h`` (N, d), the output layer's weight ``W`` (V, d) and bias 
     dh = G W,   dW = Gᵀ h,   db = sum_m G[m]
 
 Each of the three is a sum over rows, so the work goes a block of rows at a time: one
-GEMM gives the block's logits (rows x V, the only large buffer), a pass over them in
-cache-sized pieces turns them into the block's ``G``, and two more GEMMs add its share
-to ``dh`` and ``dW``. The full logits never exist.
+GEMM gives the block's logits, held transposed as (V, rows) (the only large buffer); one
+pass over cache-sized pieces of it takes their exponentials and column sums; and the
+softmax's normalisation, one factor per row, goes to the small side of the two GEMMs
+that add the block's share to ``dh`` and ``dW`` (see ``_sweep``). The full logits never
+exist, and nothing but exp and its sums passes over the block.
 
 Why rows, and the gradients in the forward pass (measured at N=4096, d=256, V=32768
 float32, one BLAS thread; see benchmarks/linear_ce.py): a row block holds whole rows,
@@ -23,9 +25,16 @@ hence a fourth GEMM that recomputes the logits: 1.33x the floor where the target
 1.15x. So the forward computes the loss and, when a backward pass may follow, the
 gradients for a unit cotangent; the VJPs scale them by ``g`` (nothing to do for the
 usual ``g = 1``). ``reduction="none"`` gets one cotangent per row, which cannot be
-applied to a finished ``dW``: there the forward keeps only each row's log-sum-exp
-(N floats) and the backward recomputes the logits block by block (four GEMMs in all),
-as does a second backward through a retained graph.
+applied to a finished ``dW``: there the forward computes the losses alone (one GEMM)
+and the backward goes over the blocks again with the cotangents (three more), as does
+a second backward through a retained graph.
+
+Layout (same measurements, GEMM seconds summed over 16 blocks of 256 rows): the
+logits as ``W @ h_blockᵀ`` into a (V, rows) buffer take 0.76 s against 0.88 s for
+``h_block @ Wᵀ`` into (rows, V); ``dW`` as ``E @ h`` 0.73 s against 0.79 s; ``dh`` as
+``(Wᵀ E)ᵀ`` 0.83 s against 0.78 s. With the one-factor-per-row normalisation (no
+scaling pass) the whole is 1.10x the three GEMMs on whole arrays, against 1.13x for
+rows-first blocks with the gradient formed in place.
 
 Under ``create_graph`` (grad of grad, Hessians) the VJPs are built from Tensor
 operations instead, so they can be differentiated again; they hold the full logits.
@@ -49,21 +58,23 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 # Sizes (measured on an AMD EPYC with AVX-512, 1 MiB L2 per core, 32 MiB L3, one BLAS
 # thread, N=4096 and V=32768 float32; the curve is in benchmarks/README.md):
-# - the elementwise passes over a block's logits (bias, max, exp, sum, scaling) run on
-#   pieces of about this many bytes, which stay in L2 from the first pass to the last
-#   (1 MiB: 0.16 s for all pieces at the size above, 256 KiB: 0.22 s, fewer calls);
+# - the passes over a block's logits (bias, exp, sums) run on pieces of about this many
+#   bytes, which stay in L2 from the first pass to the last (1 MiB: 0.16 s for all
+#   pieces at the size above, 256 KiB: 0.22 s, for its more calls);
 _PIECE_BYTES = 1 << 20
 # - a block of rows holds this many bytes of logits, the bulk of the peak memory above
 #   the inputs and the gradients,
 _BLOCK_BYTES = 32 << 20
 # - but no fewer than this many rows: every block reads all of W (V x d) in each of its
-#   GEMMs, for 2 x rows x V x d flops each, so the GEMMs' speed depends on the rows per
-#   block alone (not on d: both the flops and the traffic grow with V x d). Time over
-#   the three GEMMs alone, d=256: 128 rows 1.33x, 256 rows 1.13x, 512 rows 1.13x
-#   (d=64: 1.40x, 1.31x, 1.28x; there the exponentials weigh more against the GEMMs).
+#   GEMMs, for 2 x rows x V x d flops each, so the GEMMs' speed depends mostly on the
+#   rows per block, less on d (both the flops and the traffic grow with V x d). Time over
+#   the three GEMMs alone on whole arrays, d=256: 128 rows 1.17x, 256 rows 1.07x, 512
+#   rows 1.00x, 1024 rows 1.00x; d=64: 1.03x, 0.93x, 0.91x, 0.91x (below 1: the
+#   whole-array GEMMs stream a 512 MiB buffer, the blocks stay in cache). 512 rows would
+#   be 64 MiB of logits here, 1/8 of them: over the 0.1x memory target.
 _MIN_ROWS = 256
-# - the accumulation dW += G_blockᵀ h_block goes through a temporary of this size
-#   rather than a second (V, d) array (it costs 5% of that GEMM either way).
+# - the accumulation dW += E_block (c * h_block) goes through a temporary of this size
+#   rather than a second (V, d) array.
 _ACCUMULATE_BYTES = 1 << 19
 
 
@@ -73,9 +84,10 @@ def default_chunk_rows(rows, classes, features, itemsize):
 
     As many rows as 32 MiB of logits hold (``_BLOCK_BYTES``; 256 rows at V=32768
     float32), but at least 256 (``_MIN_ROWS``), below which the GEMMs slow down, and at
-    most N. ``features`` does not enter: the GEMMs' speed per block was measured to
-    depend on the rows alone (see ``_MIN_ROWS``). The elementwise work on a block runs
-    on L2-sized pieces of it (``_PIECE_BYTES``) whatever the block's size.
+    most N. ``features`` (d) does not enter: the GEMMs' speed per block was measured to
+    depend mostly on the rows (see ``_MIN_ROWS``); the cache enters through the pieces:
+    the passes over a block run on L2-sized pieces of it (``_PIECE_BYTES``), whatever
+    the block's size.
 
     >>> default_chunk_rows(4096, 32768, 256, 4)
     256
@@ -155,9 +167,9 @@ def linear_cross_entropy(input, linear_weight, target, linear_bias=None, weight=
     # Gradients for a unit cotangent in the forward pass, when one scalar ``g`` will
     # scale them; for "none" only the log-sum-exp of every row (see the module notes).
     early = any(wanted) and reduction != "none"
-    losses, log_sums, gradients = _sweep(hidden, matrix, bias, effective,
-                                         row_factor if early else None,
-                                         wanted if early else (), chunk_rows)
+    losses, gradients = _sweep(hidden, matrix, bias, effective,
+                               row_factor if early else None, wanted if early else (),
+                               chunk_rows)
     losses = np.where(effective.keep, losses, 0)
     if reduction == "none":
         data = losses.astype(dtype).reshape(rows_shape)
@@ -186,7 +198,7 @@ def linear_cross_entropy(input, linear_weight, target, linear_bias=None, weight=
             h = inputs[0].reshape(-1, features)
             bias_now = inputs[2] if len(inputs) > 2 else None
             computed = _sweep(h, inputs[1], bias_now, effective, r.astype(dtype, copy=False),
-                              wanted, chunk_rows, log_sums)[2]
+                              wanted, chunk_rows)[1]
         pending.clear()
         pending.update((i, c) for i, c in enumerate(computed) if c is not None and i != index)
         pending["g"] = g
@@ -204,125 +216,198 @@ def linear_cross_entropy(input, linear_weight, target, linear_bias=None, weight=
 # The work: blocks of rows.
 # ---------------------------------------------------------------------------
 
-def _sweep(hidden, matrix, bias, target, row_factor, wanted, chunk_rows, log_sums=None):
+def _sweep(hidden, matrix, bias, target, row_factor, wanted, chunk_rows):
     """One pass over the rows of ``hidden`` (N, d), ``chunk_rows`` at a time.
 
-    Returns (row losses (N,) float64, log-sum-exp per row (N,) float64, gradients), the
-    gradients being a tuple (dh (N, d), dW (V, d), db (V,) if ``bias`` is given) with
-    None for each input not ``wanted``, for row cotangents ``row_factor`` (N,); no
-    gradients if ``row_factor`` is None. With ``log_sums`` given (a backward pass after
-    the forward), ``p`` comes straight from ``exp(z - lse)`` and no losses are formed.
+    Returns (row losses (N,) float64, gradients), the gradients a tuple (dh (N, d), dW
+    (V, d), and db (V,) if ``bias`` is given) with None for each input not ``wanted``,
+    for the row cotangents ``row_factor`` (N,); no gradients if ``row_factor`` is None.
+
+    A block's logits are held transposed, (V, rows): ``W @ h_blockᵀ`` is the fastest
+    of the layouts for that GEMM, and the passes then run over contiguous pieces of the
+    vocabulary (``_exponentials``). Every column j of the buffer becomes ``exp(z_j -
+    shift_j)`` with one shift per row of the problem (0 unless the logits are extreme),
+    so the softmax's normalisation is one factor per column, ``c_j = r_j total_j /
+    sum_j``, which the gradient GEMMs take on their small side: ``dW = E (c * h)``, ``dh
+    = c * (Eᵀ W)``, ``db = E c``. The one-hot term goes into E at the N target entries
+    (``E[y_j, j] -= w_j sum_j / total_j``) and the smoothing term as rank-one
+    corrections, so nothing but the exponentials and their sums passes over the buffer.
     """
     rows, features = hidden.shape
     classes = matrix.shape[0]
     dtype = hidden.dtype
     gradient = row_factor is not None
     want = tuple(wanted) + (False,) * (3 - len(wanted))
-    d_hidden = np.empty_like(hidden) if gradient and want[0] else None
-    d_matrix = ((np.empty_like if rows else np.zeros_like)(matrix)   # no rows: no blocks
-                if gradient and want[1] else None)
-    d_bias = np.zeros(classes, dtype) if gradient and want[2] and bias is not None else None
-    forward = log_sums is None
-    losses = np.empty(rows) if forward else None
-    if forward:
-        log_sums = np.empty(rows)
+    want_hidden, want_matrix = gradient and want[0], gradient and want[1]
+    want_bias = gradient and want[2] and bias is not None
+    d_hidden = np.empty_like(hidden) if want_hidden else None
+    d_matrix = np.zeros_like(matrix) if want_matrix else None
+    d_bias = np.zeros(classes, dtype) if want_bias else None
+    losses = np.empty(rows)
     step = max(1, min(rows, chunk_rows))
-    buffer = np.empty((step, classes), dtype)
-    accumulate = _accumulator(classes, features, dtype) if d_matrix is not None else None
-    transposed = matrix.T
+    buffer = np.empty((classes, step), dtype)
+    spread = target.spread
+    spread_matrix = spread @ matrix if spread is not None and want_hidden else None
+    smoothing_rows = np.zeros(features) if spread is not None and want_matrix else None
+    smoothing_total = 0.0
     for start in range(0, rows, step):
         block = slice(start, min(rows, start + step))
         h = hidden[block]
-        z = buffer[:h.shape[0]]
-        np.matmul(h, transposed, out=z)
+        count = h.shape[0]
+        columns = (buffer if count == step else      # the last block may be shorter
+                   buffer.reshape(-1)[:classes * count].reshape(classes, count))
         part = _rows_of(target, block)
-        _softmax_pieces(z, bias, part, None if not gradient else row_factor[block],
-                        None if losses is None else losses[block], log_sums[block], forward)
+        shift, sums, picked, spread_dots = _exponentials(h, matrix, bias, part, columns)
+        losses[block] = _losses(columns, part, shift, sums, picked, spread_dots)
         if not gradient:
             continue
-        if d_hidden is not None:
-            np.matmul(z, matrix, out=d_hidden[block])
-        if d_matrix is not None:
-            accumulate(d_matrix, z, h, first=start == 0)
+        r = row_factor[block]
+        scale = (r * part.total / sums).astype(dtype, copy=False)      # c, one per column
+        _one_hot_in_place(columns, part, r, scale, sums)
+        if want_hidden:
+            np.multiply((matrix.T @ columns).T, scale[:, None], out=d_hidden[block])
+            if spread_matrix is not None:
+                d_hidden[block] -= np.multiply.outer(r, spread_matrix).astype(dtype)
+        if want_matrix or want_bias:
+            _add_products(d_matrix, d_bias, columns, h, scale)
+        if smoothing_rows is not None:
+            smoothing_rows += r @ h
+        smoothing_total += float(r.sum())
+        _exact_rows(d_hidden, d_matrix, d_bias, matrix, h, part, r, scale, block)
+    if spread is not None:
+        if smoothing_rows is not None:
+            d_matrix -= np.multiply.outer(spread, smoothing_rows).astype(dtype)
         if d_bias is not None:
-            d_bias += z.sum(axis=0)
+            d_bias -= (smoothing_total * spread).astype(dtype)
     gradients = (d_hidden, d_matrix) + (() if bias is None else (d_bias,))
-    return losses, log_sums, gradients
+    return losses, gradients
 
 
-def _softmax_pieces(z, bias, target, row_cotangent, losses, log_sums, forward):
-    """Logits of a block (rows, V) into ``r * (p * total - Y~)`` in place (if
-    ``row_cotangent`` is given), a few rows at a time so each piece stays in cache through
-    all its passes; the forward also writes the row losses and log-sum-exps."""
-    rows, classes = z.shape
-    dtype = z.dtype
-    step = max(1, _PIECE_BYTES // max(1, classes * z.itemsize))
-    kept_everywhere = bool(target.keep.all())
-    ones = np.ones(classes, dtype) if forward else None
-    for start in range(0, rows, step):
-        piece = slice(start, start + step)
-        values = z[piece]
-        part = target if step >= rows else _rows_of(target, piece)
+def _exponentials(h, matrix, bias, target, columns):
+    """Fill ``columns`` (V, rows) with ``exp(z - shift)`` for the logits z = W hᵀ + b of
+    one block; return (shift (rows,) float64, column sums (rows,), z at the targets
+    (rows,) float64, ``spread · z`` (rows,) float64 or None).
+
+    The shift is 0 when every column sum of ``exp(z)`` lies in [sqrt(tiny), sqrt(max)]
+    of the dtype (row maxima within about ±43 in float32, the usual case), which skips
+    a pass for the maxima and one subtracting them; otherwise the block is recomputed
+    and shifted by its column maxima (``stable_shift``), which keeps exp finite for any
+    logits. The work runs on contiguous pieces of the vocabulary that stay in L2.
+    """
+    classes, count = columns.shape
+    dtype = columns.dtype
+    np.matmul(matrix, h.T, out=columns)
+    positions = np.arange(count)
+    spread = target.spread
+    step = max(1, _PIECE_BYTES // max(1, count * columns.itemsize))
+    ones = np.ones(min(step, classes), dtype)
+    info = np.finfo(dtype)
+    for attempt in (0, 1):
         if bias is not None:
-            values += bias
-        if forward:
-            shift = stable_shift(values, 1)
-            values -= shift
-            dots = _target_dot(part, values)
-            np.exp(values, out=values)
-            sums = values @ ones   # BLAS: 3x faster than np.sum along rows here
-            logs = np.log(sums, dtype=np.float64)
-            losses[piece] = part.total * logs - dots
-            log_sums[piece] = logs + shift[:, 0]
-        else:
-            values -= log_sums[piece].astype(dtype)[:, None]
-            np.exp(values, out=values)
-            sums = None
-        if row_cotangent is None:
-            continue
-        r = row_cotangent[piece]
-        scale = r * part.total if sums is None else r * part.total / sums
-        values *= scale.astype(dtype, copy=False)[:, None]
-        if part.spread is not None:
-            values -= np.multiply.outer(r, part.spread)
-        picked_rows = np.arange(len(values))
-        values[picked_rows, part.classes] -= r * part.class_weight
-        if not kept_everywhere:
-            values[~part.keep] = 0     # exactly 0, even where a logit is not finite
-
-
-def _accumulator(classes, features, dtype):
-    """``accumulate(out, g, h, first)``: out (V, d) = (or +=) gᵀ h for g (rows, V), h
-    (rows, d), through a temporary of a few vocabulary rows rather than a (V, d) one."""
-    step = max(1, _ACCUMULATE_BYTES // max(1, features * np.dtype(dtype).itemsize))
-    temporary = np.empty((min(step, classes), features), dtype)
-
-    def accumulate(out, g, h, first):
-        if first:
-            np.matmul(g.T, h, out=out)
-            return
+            columns += bias[:, None]
+        shift = np.zeros(count) if attempt == 0 else stable_shift(columns, 0)[0]
+        picked = columns[target.classes, positions].astype(np.float64)
+        sums = np.zeros(count, dtype)
+        spread_dots = None if spread is None else np.zeros(count)
         for start in range(0, classes, step):
-            part = slice(start, start + step)
-            piece = temporary[:out[part].shape[0]]
-            np.matmul(g[:, part].T, h, out=piece)
-            out[part] += piece
+            piece = columns[start:start + step]
+            if attempt:
+                piece -= shift.astype(dtype)
+            if spread is not None:
+                spread_dots += spread[start:start + step] @ piece
+            with np.errstate(over="ignore"):
+                np.exp(piece, out=piece)
+                sums += ones[:len(piece)] @ piece
+        if attempt or count == 0 or (np.sqrt(info.tiny) <= sums.min()
+                                     and sums.max() <= np.sqrt(info.max)):
+            break
+        np.matmul(matrix, h.T, out=columns)   # extreme logits: again, shifted
+    if attempt and spread is not None:
+        spread_dots += float(spread.sum(dtype=np.float64)) * shift   # dots of unshifted z
+    return shift, sums, picked, spread_dots
 
-    return accumulate
+
+def _losses(columns, target, shift, sums, picked, spread_dots):
+    """Row losses (rows,) in float64 from a block's exponentials (before the one-hot
+    edit): ``w * -log p[y]`` plus, with smoothing, ``sum_c spread_c (lse - z_c)``.
+
+    ``-log p[y]`` is ``log(sum) - log(E[y])`` with the same rounded ``E[y]`` that went
+    into the sum (as ``fused._direct_losses`` does): its rounding cancels, so one class
+    gives exactly 0 and a confident row stays >= 0; where ``E[y]`` is not a normal
+    number, ``shift + log(sum) - z[y]`` is used instead.
+    """
+    positions = np.arange(columns.shape[1])
+    tiny = np.finfo(columns.dtype).tiny
+    exp_picked = columns[target.classes, positions]
+    log_sums = np.log(sums, dtype=np.float64)
+    log_picked = np.where(exp_picked >= tiny,
+                          np.log(np.maximum(exp_picked, tiny), dtype=np.float64), picked - shift)
+    nll = np.maximum(log_sums - log_picked, 0)          # NaN stays NaN
+    losses = np.where(target.keep, target.class_weight * nll, 0)
+    if spread_dots is not None:
+        smooth = (target.total - target.class_weight) * (shift + log_sums) - spread_dots
+        if target.spread.min() >= 0:   # then the term is >= 0: only rounding goes below
+            smooth = np.maximum(smooth, 0)
+        losses = losses + np.where(target.keep, smooth, 0)
+    return losses
+
+
+def _one_hot_in_place(columns, target, r, scale, sums):
+    """Subtract the target's one-hot part of ``Y~`` from E at the N target entries, in
+    units of E: ``scale * E - r * w * onehot = scale * (E - r * w / scale * onehot)``,
+    where ``r * w / scale = w * sum / total``."""
+    positions = np.arange(columns.shape[1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        amount = np.where(scale != 0, target.class_weight * sums / target.total, 0)
+    current = columns[target.classes, positions].astype(np.float64)
+    columns[target.classes, positions] = current - np.where(target.keep, amount, 0)
+
+
+def _exact_rows(d_hidden, d_matrix, d_bias, matrix, h, target, r, scale, block):
+    """Rows whose one-hot part ``_one_hot_in_place`` could not carry (a zero column
+    factor next to a nonzero target weight: weights summing to 0 with smoothing), added
+    to the gradients directly."""
+    missing = (scale == 0) & (r * target.class_weight != 0)
+    if not missing.any():
+        return
+    amount = (r * target.class_weight)[missing].astype(h.dtype)
+    classes = target.classes[missing]
+    if d_hidden is not None:
+        d_hidden[block][missing] -= amount[:, None] * matrix[classes]
+    if d_matrix is not None:
+        np.subtract.at(d_matrix, classes, amount[:, None] * h[missing])
+    if d_bias is not None:
+        np.subtract.at(d_bias, classes, amount)
+
+
+def _add_products(d_matrix, d_bias, columns, h, scale):
+    """dW += E (scale * h) and db += E scale for a block's E (V, rows), through one
+    product with h's rows scaled and the scale as one more column, a few vocabulary
+    rows at a time (a temporary of those rows, not a second (V, d) array)."""
+    classes, count = columns.shape
+    features = h.shape[1]
+    width = (features if d_matrix is not None else 0) + (1 if d_bias is not None else 0)
+    right = np.empty((count, width), h.dtype)
+    if d_matrix is not None:
+        np.multiply(h, scale[:, None], out=right[:, :features])
+    if d_bias is not None:
+        right[:, -1] = scale
+    step = max(1, _ACCUMULATE_BYTES // max(1, width * h.itemsize))
+    temporary = np.empty((min(step, classes), width), h.dtype)
+    for start in range(0, classes, step):
+        part = slice(start, start + step)
+        piece = temporary[:len(columns[part])]
+        np.matmul(columns[part], right, out=piece)
+        if d_matrix is not None:
+            d_matrix[part] += piece[:, :features]
+        if d_bias is not None:
+            d_bias[part] += piece[:, -1]
 
 
 def _rows_of(target, block):
     """The EffectiveTarget of the rows in ``block`` (``spread`` and ``norm`` are shared)."""
     return target._replace(**{name: getattr(target, name)[block]
                               for name in ("keep", "total", "classes", "class_weight")})
-
-
-def _target_dot(target, shifted):
-    """sum_c Y~[m, c] * shifted[m, c] per row (float64), without building Y~."""
-    picked = shifted[np.arange(len(shifted)), target.classes].astype(np.float64)
-    dot = target.class_weight * picked
-    if target.spread is not None:
-        dot = dot + shifted @ target.spread
-    return np.where(target.keep, dot, 0)
 
 
 def _row_factor(target, reduction, dtype):

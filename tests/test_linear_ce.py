@@ -123,6 +123,31 @@ def test_matches_unfused_for_drawn_calls(call):
     assert_matches_unfused(h, matrix, b, target, options, chunk_size)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("scale", [60.0, 1e3, -1e3])
+def test_extreme_logits_match_unfused(scale, dtype):
+    """Logits far beyond exp's range in some blocks (the shifted path) and ordinary ones in
+    others (exp taken as it is), with smoothing, weights and ignored rows."""
+    rng = np.random.default_rng(int(abs(scale)))
+    h, matrix, b, target, weight = make(rng, (12,), 4, 9, dtype, ignored=0.2, weighted=True)
+    h[:5] *= scale
+    options = dict(reduction="sum", label_smoothing=0.1, weight=weight)
+    assert_matches_unfused(h, matrix, b, target, options, chunk_size=5)
+    loss = ag.linear_cross_entropy(h, matrix, target, b, chunk_size=5, **options)
+    assert np.isfinite(loss.item()) and loss.item() >= 0
+
+
+def test_confident_rows_never_give_a_negative_loss():
+    rng = np.random.default_rng(13)
+    h = rng.standard_normal((64, 8)).astype(np.float32)
+    matrix = rng.standard_normal((50, 8)).astype(np.float32)
+    target = np.argmax(h @ matrix.T, axis=1)            # the most likely class: loss near 0
+    losses = ag.linear_cross_entropy(h * 6, matrix, target, reduction="none", chunk_size=16)
+    assert (losses.data >= 0).all()
+    single = ag.linear_cross_entropy(h, matrix[:1], np.zeros(64, int), reduction="none")
+    assert (single.data == 0).all()                       # one class: exactly log 1
+
+
 def test_two_dimensional_input_is_cross_entropy_of_the_logits_itself():
     rng = np.random.default_rng(3)
     h, matrix, b, target, _ = make(rng, (9,), 4, 7, np.float64)
