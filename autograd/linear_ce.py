@@ -275,8 +275,11 @@ def _sweep(hidden, matrix, bias, target, row_factor, wanted, chunk_rows):
         smoothing_total += float(r.sum())
         _exact_rows(d_hidden, d_matrix, d_bias, matrix, h, part, r, scale, block)
     if spread is not None:
-        if smoothing_rows is not None:
-            d_matrix -= np.multiply.outer(spread, smoothing_rows).astype(dtype)
+        if smoothing_rows is not None:   # a rank-one update, a few rows of dW at a time
+            step = max(1, _ACCUMULATE_BYTES // max(1, 8 * features))
+            for start in range(0, classes, step):
+                part = slice(start, start + step)
+                d_matrix[part] -= np.multiply.outer(spread[part], smoothing_rows).astype(dtype)
         if d_bias is not None:
             d_bias -= (smoothing_total * spread).astype(dtype)
     gradients = (d_hidden, d_matrix) + (() if bias is None else (d_bias,))
