@@ -75,6 +75,23 @@ def test_dir_lists_numpy_and_the_registry():
     assert {"sin", "pi", "array", "r_", "linalg", "random", "sigmoid"} <= set(names)
 
 
+def test_star_import_brings_numpy_names_resolved_as_attributes_are():
+    namespace = {}
+    exec("from autograd.numpy import *", namespace)
+    assert namespace["sin"] is anp.sin and namespace["sum"] is ag.sum
+    assert namespace["array"] is anp.array and namespace["pi"] == numpy.pi
+    assert namespace["linalg"] is anp_linalg
+
+
+def test_resolving_names_that_shadow_builtins_does_not_break_the_module():
+    # anp.max / anp.any are cached as module globals; the module's own code must still
+    # reach Python's max and any (r_ and array use them).
+    assert anp.max is ag.max and anp.any is numpy.any
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    assert anp.r_["0,2", x, x].shape == (2, 2)
+    assert anp.array([x, x]).shape == (2, 2)
+
+
 def test_names_are_resolved_from_the_registry_at_first_use(monkeypatch):
     # An entry registered after autograd.numpy was imported is found (resolution is lazy).
     def fake_spacing(x):

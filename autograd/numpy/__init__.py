@@ -43,6 +43,9 @@ _OWN = ["array", "asarray", "asanyarray", "r_", "c_", "linalg", "random"]
 
 
 def __getattr__(name):
+    if name == "__all__":  # ``from autograd.numpy import *`` brings NumPy's public names
+        public = {n for n in getattr(_numpy, "__all__", ()) if not n.startswith("_")}
+        return sorted(public | set(_OWN))
     if name.startswith("__"):
         raise AttributeError(f"module 'autograd.numpy' has no attribute {name!r}")
     value = _resolve(name, _numpy, _registry.exports(), "autograd.numpy", "numpy")
