@@ -152,6 +152,13 @@ class Tensor:
       sets it on a leaf).
     - ``is_leaf``: True unless a recorded operation produced this tensor.
     - ``shape``, ``dtype``, ``ndim``, ``size``, ``T``, ``mT``: as for NumPy arrays.
+
+    NumPy interop: ``np.asarray(x)``, ``float(x)`` and ``int(x)`` give the plain values,
+    except while a transform (``ag.grad``, ``ag.jacobian``...) runs its function on a
+    tensor that requires grad: there they raise, since the value would leave the tape
+    and the gradient would be zero without a word. Say that you want the raw value with
+    ``x.data``, ``x.detach()``, ``x.item()`` or ``with ag.no_grad():``; build arrays of
+    tensors with ``autograd.numpy.array`` or ``ag.stack``.
     """
 
     __slots__ = ("_data", "_grad", "requires_grad", "_parents", "_vjps", "_seq", "_op", "_version",
