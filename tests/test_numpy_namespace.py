@@ -236,6 +236,34 @@ def test_r_with_a_directive_string():
     assert z.shape == (1, 4)
 
 
+@pytest.mark.parametrize("directive", ["0", "0,2", "0,2,0", "1,2,0", "-1,2,0", "0,3,1",
+                                       "-1,3,-1", "2,3,0"])
+@pytest.mark.parametrize("pieces", [
+    lambda x: [x, x * 2],
+    lambda x: [x, [5.0, 6.0, 7.0]],
+    lambda x: [x, numpy.ones(3), x],
+], ids=["tensors", "tensor-list", "tensor-array-tensor"])
+def test_r_directives_place_axes_as_numpy_does(directive, pieces):
+    x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    plain = [p.data if isinstance(p, Tensor) else p for p in pieces(x)]
+    try:
+        expected = numpy.r_[(directive, *plain)]
+    except ValueError:  # shapes that NumPy cannot join either
+        with pytest.raises(ValueError):
+            anp.r_[(directive, *pieces(x))]
+        return
+    got = anp.r_[(directive, *pieces(x))]
+    assert got.shape == expected.shape
+    numpy.testing.assert_array_equal(got.data, expected)
+    weights = numpy.arange(expected.size, dtype=float).reshape(expected.shape)
+    g = ag.grad(lambda x: anp.sum(anp.r_[(directive, *pieces(x))] * weights))(x.data)
+    numeric = numeric_derivative(
+        lambda v: float(numpy.sum(numpy.r_[(directive, *[p.data if isinstance(p, Tensor) else p
+                                                         for p in pieces(ag.tensor(v))])]
+                                  * weights)), x.data)
+    numpy.testing.assert_allclose(g.data, numeric, rtol=1e-7, atol=1e-9)
+
+
 def test_c_stacks_1d_tensors_as_columns():
     x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
     m = anp.c_[x, x * x, numpy.zeros(3)]

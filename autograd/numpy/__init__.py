@@ -24,6 +24,11 @@ Defined here because NumPy's versions would read tensors as plain arrays:
 ``r_`` and ``c_``. ``autograd.numpy.linalg`` is ``ag.linalg`` with NumPy's other
 ``linalg`` names behind it; ``autograd.numpy.random`` is ``numpy.random``.
 
+Joins (``np.concatenate``, ``np.stack``, ``np.hstack``...) take lists of tensors as
+they are. Another function given a list that holds tensors (``np.sum([x, y])``) reads
+it with NumPy's conversion: while a transform runs, that raises naming the fix
+(tensors.py); write ``np.sum(np.array([x, y]))``.
+
 Names are resolved lazily (module ``__getattr__``) and then kept, so every entry that
 ``import autograd`` registers is found, whichever module registers it.
 """
@@ -252,7 +257,7 @@ def _upgraded(item, ndmin, trans1d):
         return piece
     original = piece.ndim
     piece = _ag.reshape(piece, (1,) * (ndmin - original) + piece.shape)
-    if trans1d != -1 or original == 0:
+    if trans1d != -1:
         k1, k2 = trans1d, ndmin - original
         if k1 < 0:
             k1 += k2 + 1
