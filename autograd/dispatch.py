@@ -48,7 +48,7 @@ _FUNCTIONS = {f: e.function for f, e in _FUNCTION_ENTRIES.items()}
 _CONSTANT_FUNCTIONS = {
     "argmax", "argmin", "argsort", "allclose", "isclose", "array_equal", "shape", "ndim",
     "size", "count_nonzero", "nonzero", "any", "all", "result_type", "array_repr", "array_str",
-    "may_share_memory", "shares_memory", "round", "around", "copyto", "zeros_like",
+    "may_share_memory", "shares_memory", "copyto", "zeros_like",
     "ones_like", "empty_like", "full_like",
 }
 
@@ -150,7 +150,8 @@ def _reflected(function, name):
     return method
 
 
-_OPERATORS = {"__rsub__": "-", "__rtruediv__": "/", "__rpow__": "**", "__rmatmul__": "@"}
+_OPERATORS = {"__rsub__": "-", "__rtruediv__": "/", "__rpow__": "**", "__rmatmul__": "@",
+              "__rmod__": "%"}
 
 
 def bind(cls):

@@ -1797,3 +1797,18 @@ logical_and = _constant_ufunc(np.logical_and)
 logical_or = _constant_ufunc(np.logical_or)
 logical_xor = _constant_ufunc(np.logical_xor)
 logical_not = _constant_ufunc(np.logical_not)
+
+
+def round(x, decimals=0):
+    """``x`` rounded to ``decimals`` places (halves to even), as np.round: a constant tensor
+    (piecewise constant: no gradient).
+
+    >>> round(Tensor([0.5, 1.5, 2.5, 1.234]))
+    Tensor([0., 2., 2., 1.], dtype=float64)
+    >>> round(Tensor([1.234]), 2)
+    Tensor([1.23], dtype=float64)
+    """
+    return constant(np.round(as_tensor(x, name="round: x")._data, decimals))
+
+
+register(round, kind="constant", numpy=(np.round, np.around), methods="round")
