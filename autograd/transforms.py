@@ -253,11 +253,6 @@ def _walk_from(outputs, inputs):
     return depends, outside
 
 
-def _reaches_outside(outputs, inputs):
-    """True if the graph of ``outputs`` reaches a tensor requiring grad that is not an input."""
-    return _walk_from(outputs, inputs)[1]
-
-
 def _warn_independent(name, f):
     warnings.warn(
         f"{name}: the output of {getattr(f, '__name__', 'f')} does not depend on the arguments "
