@@ -14,9 +14,12 @@ import os
 import sys
 import time
 
-from benchmarks import depth, harness, linear_ce, mlp, overhead, plots, report, scalar, softmax_ce
+from benchmarks import (
+    depth, harness, linear_ce, mlp, overhead, plots, report, scalar, softmax_ce, transformer,
+)
 
-SUITES = {module.NAME: module for module in (overhead, scalar, mlp, depth, softmax_ce, linear_ce)}
+SUITES = {module.NAME: module for module in
+          (overhead, scalar, mlp, depth, softmax_ce, linear_ce, transformer)}
 RESULTS_DIRECTORY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 RUNS_DIRECTORY = os.path.join(RESULTS_DIRECTORY, "runs")
 HEADLINE = "headline"

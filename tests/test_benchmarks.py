@@ -20,7 +20,7 @@ TINY = ["--quick", "--repeats", "1", "--min-time", "0.0002"]
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     directory = tmp_path_factory.mktemp("results")
-    suites = ["overhead", "scalar", "depth", "softmax_ce", "mlp", "linear_ce"]
+    suites = ["overhead", "scalar", "depth", "softmax_ce", "mlp", "linear_ce", "transformer"]
     argv = TINY + [arg for name in suites for arg in ("--suite", name)]
     assert cli.main(argv + ["--output-dir", str(directory)]) == 0
     return directory, suites
@@ -46,7 +46,7 @@ def test_target_rows_cover_every_suite(tiny_run):
     results = json.loads((directory / "quick.json").read_text())
     targets = {name: len(suite["targets"]) for name, suite in results["suites"].items()}
     assert targets == {"overhead": 1, "scalar": 1, "depth": 2, "softmax_ce": 3, "mlp": 1,
-                       "linear_ce": 3}
+                       "linear_ce": 3, "transformer": 1}
 
 
 def test_writes_markdown_table_and_plots(tiny_run):
