@@ -17,7 +17,9 @@ from autograd import registry as _registry
 # registry is the one list of them (see autograd/registry.py).
 globals().update(_registry.exports())
 from autograd.functional import cross_entropy, log_softmax, logsumexp, softmax
-from autograd.transforms import grad, hessian, hvp, jacobian, value_and_grad, vjp
+from autograd.transforms import (
+    elementwise_grad, grad, hessian, hvp, jacobian, value_and_grad, vjp,
+)
 from autograd.creation import (
     arange, empty, eye, full, full_like, linspace, manual_seed, ones, ones_like, rand, randn,
     zeros, zeros_like,

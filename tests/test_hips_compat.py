@@ -13,9 +13,7 @@ import pytest
 
 import autograd.numpy as np
 import autograd.numpy.random as npr
-from autograd import grad, hessian, jacobian, value_and_grad
-# HIPS: ``from autograd import elementwise_grad`` (not exported by autograd/__init__.py yet)
-from autograd.transforms import elementwise_grad
+from autograd import elementwise_grad, grad, hessian, jacobian, value_and_grad
 
 
 def numeric_grad(f, x, eps=1e-6):
