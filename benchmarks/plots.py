@@ -219,7 +219,14 @@ def depth(suite, path, machine=""):
         pyplot.close(figure)
 
 
-PLOTTERS = {"softmax_ce": softmax_ce, "depth": depth}
+def linear_ce(suite, path, machine=""):
+    """The linear_ce sweep over V (drawn by benchmarks/linear_ce.py, imported when needed)."""
+    from benchmarks import linear_ce as suite_module
+
+    suite_module.plot(suite, path, machine)
+
+
+PLOTTERS = {"softmax_ce": softmax_ce, "depth": depth, "linear_ce": linear_ce}
 
 
 def machine_caption(machine):
