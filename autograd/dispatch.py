@@ -95,6 +95,8 @@ def ufunc(numpy_ufunc, method, inputs, kwargs):
         )
     kwargs = {k: _unwrap(v)[0] for k, v in kwargs.items()}
     result = getattr(numpy_ufunc, method)(*arrays, **kwargs)
+    if "out" in kwargs:  # NumPy wrote into the caller's array(s) and returns them: so do we
+        return result
     return constant(result) if isinstance(result, (np.ndarray, np.generic)) else result
 
 

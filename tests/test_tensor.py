@@ -283,3 +283,17 @@ def test_numpy_functions_without_a_gradient_rule_refuse_tensors_that_require_gra
         np.convolve(x, [1.0, 1.0])
     np.testing.assert_allclose(np.spacing(x.detach()).data, np.spacing([1.0, 2.0]))
     assert tape.is_grad_enabled()
+
+
+def test_numpy_writing_into_an_array_with_out_keeps_the_array():
+    # a -= t (t a constant tensor) is np.subtract(a, t, out=(a,)): NumPy returns ``a``, and
+    # so must we; wrapping it would rebind ``a`` to a Tensor that shares its memory.
+    a = np.array([5.0, 6.0])
+    alias = a
+    a -= ag.tensor([1.0, 2.0])
+    assert type(a) is np.ndarray and a is alias
+    np.testing.assert_array_equal(a, [4.0, 4.0])
+    out = np.empty(2)
+    assert np.add(np.ones(2), ag.tensor([1.0, 2.0]), out=out) is out
+    with pytest.raises(TypeError, match="out="):       # a tensor that requires grad: refused
+        a -= ag.tensor([1.0, 2.0], requires_grad=True)
