@@ -36,7 +36,8 @@ def raw(value):
 
 def as_tensor(value, like=None, name="the input") -> Tensor:
     """A constant Tensor for a non-Tensor operand (an ndarray is copied: a later write to
-    it must not change a gradient). Junk raises a TypeError naming ``name``.
+    it must not change a gradient). Junk raises a TypeError naming ``name``. A (nested)
+    list or tuple that holds tensors is stacked on the tape (``ag.sum([x, 2 * x])``).
 
     Python numbers stay "weak" as in NumPy 2: ``x_float32 * 2.0`` is float32. We get
     that by turning the number into a NumPy scalar of the dtype NumPy would pick.
@@ -45,6 +46,11 @@ def as_tensor(value, like=None, name="the input") -> Tensor:
         return value
     if type(value) in WEAK_NUMBERS and like is not None:
         return constant(weak_number(value, like))
+    if isinstance(value, (list, tuple)):  # holding tensors: stacked on the tape, not read
+        from autograd.numpy import _holds_tensor, _recorded_array  # (it imports this module)
+
+        if _holds_tensor(value):
+            return _recorded_array(value, None, 0, "array")
     return constant(numeric_array(value, name=name))
 
 

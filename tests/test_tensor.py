@@ -297,3 +297,14 @@ def test_numpy_writing_into_an_array_with_out_keeps_the_array():
     assert np.add(np.ones(2), ag.tensor([1.0, 2.0]), out=out) is out
     with pytest.raises(TypeError, match="out="):       # a tensor that requires grad: refused
         a -= ag.tensor([1.0, 2.0], requires_grad=True)
+
+
+def test_a_list_holding_tensors_is_stacked_on_the_tape_by_every_op():
+    # ag.sum([x, 2 * x]) used to read the list as plain numbers: x.grad stayed None.
+    x = ag.tensor(3.0, requires_grad=True)
+    total = ag.sum([x, 2 * x])
+    total.backward()
+    assert total.item() == 9.0 and x.grad == 3.0
+    y = ag.tensor([1.0, 2.0], requires_grad=True)
+    (ag.tensor([1.0, 1.0]) * [[y], [y * y]]).sum().backward()    # a nested list, broadcast
+    np.testing.assert_array_equal(y.grad, [3.0, 5.0])            # 1 + 2y
