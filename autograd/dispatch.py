@@ -12,6 +12,7 @@ The tables are built once, at import, from ``registry.entries()``.
 from __future__ import annotations
 
 import builtins
+import difflib
 import functools
 import inspect
 
@@ -89,10 +90,10 @@ def ufunc(numpy_ufunc, method, inputs, kwargs):
                 f"arguments; got {', '.join(f'{k}=' for k in kwargs)}.{hint} out= and dtype= "
                 "would take the result off the tape: cast with x.astype(dtype) first")
         raise TypeError(
-            f"{numpy_name(numpy_ufunc)} ({method}) has no gradient rule in autograd and an input "
-            "requires grad; use the autograd function of that name, or apply it to x.data "
-            "for a constant result"
-        )
+            f"{numpy_name(numpy_ufunc)}{'' if method == '__call__' else '.' + method} has no "
+            "gradient rule in autograd and an input "
+            f"requires grad{_nearest_supported(numpy_ufunc, method)}; apply it to x.data for a "
+            "constant result")
     kwargs = {k: _unwrap(v)[0] for k, v in kwargs.items()}
     result = getattr(numpy_ufunc, method)(*arrays, **kwargs)
     if "out" in kwargs:  # NumPy wrote into the caller's array(s) and returns them: so do we
@@ -120,9 +121,36 @@ def function(numpy_function, args, kwargs):
         if numpy_function.__name__ not in _CONSTANT_FUNCTIONS:
             raise TypeError(
                 f"{numpy_name(numpy_function)} has no gradient rule in autograd and an input "
-                "requires grad; apply it to x.data (or x.detach()) for a constant result"
-            )
+                f"requires grad{_nearest_supported(numpy_function)}; apply it to x.data (or "
+                "x.detach()) for a constant result")
     return numpy_function(*arrays, **dict(zip(kwargs, keywords)))
+
+
+# ufunc methods that a registered reduction or scan does: np.add.reduce(x) -> ag.sum.
+_METHOD_EQUIVALENTS = {
+    ("add", "reduce"): "sum", ("multiply", "reduce"): "prod", ("maximum", "reduce"): "max",
+    ("minimum", "reduce"): "min", ("add", "accumulate"): "cumsum",
+    ("multiply", "accumulate"): "cumprod",
+}
+
+
+def _nearest_supported(numpy_callable, method="__call__"):
+    """``" (nearest supported: ag.cumsum)"`` for a NumPy function or ufunc (method) without
+    a gradient rule, naming the registered function closest to it, or ``""`` if none is
+    close: the same name without NumPy's ``nan`` prefix, else a close spelling
+    (np.linalg.eigvals -> ag.linalg.eigvalsh) within the same namespace."""
+    parts = numpy_name(numpy_callable).split(".")  # np.nancumsum, np.linalg.eigvals
+    if parts[0] != "np":
+        return ""
+    namespace, name = ".".join(parts[1:-1]), parts[-1]
+    if method != "__call__":
+        match = _METHOD_EQUIVALENTS.get((name, method))
+        return f" (nearest supported: ag.{match})" if match else ""
+    names = {key.rpartition(".")[2]: key for key in registry.builtin_names()
+             if key.rpartition(".")[0] == namespace}
+    stem = name[3:] if name.startswith("nan") else name
+    close = [stem] if stem in names else difflib.get_close_matches(stem, names, n=1, cutoff=0.75)
+    return f" (nearest supported: ag.{names[close[0]]})" if close else ""
 
 
 def _explain_arguments(numpy_function, implementation, args, kwargs, error):

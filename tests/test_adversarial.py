@@ -485,3 +485,21 @@ def test_an_empty_index_list_selects_nothing_as_in_numpy():
     assert out.shape == np.zeros(2)[[]].shape == (0,)
     out.sum().backward()
     np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+
+
+@pytest.mark.parametrize("call, named, suggested", [
+    (lambda x: np.spacing(x), "np.spacing", None),               # nothing close: no suggestion
+    (lambda x: np.nancumsum(x), "np.nancumsum", "ag.cumsum"),
+    (lambda x: np.nanprod(x), "np.nanprod", "ag.prod"),
+    (lambda x: np.linalg.eigvals(x), "np.linalg.eigvals", "ag.linalg.eigvalsh"),
+])
+def test_a_function_without_a_gradient_rule_suggests_the_nearest_supported_one(call, named,
+                                                                              suggested):
+    with pytest.raises(TypeError) as error:
+        call(leaf(np.eye(2)))
+    message = str(error.value)
+    assert message.startswith(f"{named} has no gradient rule"), message
+    if suggested is None:
+        assert "nearest" not in message and "of that name" not in message, message
+    else:
+        assert f"nearest supported: {suggested}" in message, message
