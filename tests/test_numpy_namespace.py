@@ -60,7 +60,7 @@ def test_registered_names_that_numpy_lacks_are_offered_too():
 @pytest.mark.parametrize("name", ["pi", "e", "inf", "nan", "newaxis", "float32", "float64",
                                   "int64", "bool_", "ndarray", "dtype", "finfo", "zeros",
                                   "ones", "arange", "linspace", "eye", "argmax", "argsort",
-                                  "allclose", "isclose", "histogram", "searchsorted", "fft"])
+                                  "allclose", "isclose", "histogram", "searchsorted"])
 def test_constants_types_and_functions_without_a_rule_pass_through_unchanged(name):
     assert getattr(anp, name) is getattr(numpy, name)
 
@@ -344,3 +344,13 @@ def test_outside_transforms_numpy_interop_is_unchanged():
     x = ag.tensor([1.0, 2.0], requires_grad=True)
     numpy.testing.assert_array_equal(numpy.asarray(x), [1.0, 2.0])
     assert float(ag.tensor(2.0, requires_grad=True)) == 2.0
+
+
+def test_fft_is_importable_and_refuses_tensors_that_require_grad():
+    import autograd.numpy.fft as fft
+
+    assert anp.fft is fft and fft.fft is numpy.fft.fft
+    np_result = fft.rfft(numpy.array([1.0, 2.0, 3.0]))
+    numpy.testing.assert_allclose(np_result, numpy.fft.rfft([1.0, 2.0, 3.0]))
+    with pytest.raises(TypeError, match=r"np\.fft\.rfft has no gradient rule"):
+        fft.rfft(ag.tensor([1.0, 2.0, 3.0], requires_grad=True))

@@ -22,7 +22,8 @@ A name resolves, on first use, to:
 Defined here because NumPy's versions would read tensors as plain arrays:
 ``array`` and ``asarray`` (a (nested) list holding tensors becomes a recorded stack),
 ``r_`` and ``c_``. ``autograd.numpy.linalg`` is ``ag.linalg`` with NumPy's other
-``linalg`` names behind it; ``autograd.numpy.random`` is ``numpy.random``.
+``linalg`` names behind it; ``autograd.numpy.random`` is ``numpy.random`` and
+``autograd.numpy.fft`` is ``numpy.fft`` (no gradient rules: tensors that require grad are refused).
 
 Joins (``np.concatenate``, ``np.stack``, ``np.hstack``...) take lists of tensors as
 they are. Another function given a list that holds tensors (``np.sum([x, y])``) reads
@@ -44,7 +45,7 @@ import autograd as _ag
 from autograd import registry as _registry
 from autograd.tensors import Tensor as _Tensor
 
-_OWN = ["array", "asarray", "asanyarray", "r_", "c_", "linalg", "random"]
+_OWN = ["array", "asarray", "asanyarray", "r_", "c_", "linalg", "random", "fft"]
 
 
 def __getattr__(name):
@@ -273,3 +274,4 @@ c_ = _Concatenator(_numpy.c_, "-1,2,0")
 # The submodules, as in NumPy (imported, not looked up: __getattr__ would answer NumPy's).
 linalg = _importlib.import_module("autograd.numpy.linalg")
 random = _importlib.import_module("autograd.numpy.random")
+fft = _importlib.import_module("autograd.numpy.fft")
