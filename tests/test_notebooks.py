@@ -127,9 +127,20 @@ def check_samples(cell):
             assert output.split() == sorted(prompt.split()), text
 
 
+def check_hips_tanh(cell):
+    """Notebook 3: HIPS autograd's tanh example, run unchanged, gives derivatives of order
+    0 to 4 that agree with their closed forms to round-off, and draws them."""
+    text = _text(cell)
+    errors = re.findall(r"^order (\d): largest error against the closed form (\S+)$", text, re.M)
+    assert [int(order) for order, _ in errors] == [0, 1, 2, 3, 4], text
+    assert all(float(error) < 1e-12 for _, error in errors), text
+    assert len(_images(cell)) == 1, "the derivatives were not drawn"
+
+
 CHECKS = {
     "03_the_tape.ipynb": {"counterexample": check_counterexample,
-                          "custom-primitive": check_custom_primitive},
+                          "custom-primitive": check_custom_primitive,
+                          "hips-tanh": check_hips_tanh},
     "01_softmax_cross_entropy.ipynb": {"benchmark-chart": check_benchmark_chart,
                                        "timing": check_timing},
     "04_models.ipynb": {"cnn-accuracy": check_cnn_accuracy,
