@@ -803,54 +803,138 @@ def degrees(x):
 register(degrees, RAD2DEG_VJPS, numpy=np.degrees)
 
 
-# erf and erfc in float64 to round-off, without SciPy. For |x| < 1 the series
-# erf x = 2/sqrt(pi) e^(-x^2) sum_n (2x^2)^n x / (1 3 5 ... (2n+1)), all terms positive
-# (no cancellation; 27 terms reach round-off at |x| = 1); erfc = 1 - erf there (>= 0.15).
-# For |x| >= 1 the even part of Laplace's continued fraction
-# erfc x = 2x e^(-x^2) / sqrt(pi) / (2x^2 + 1 - 1*2 / (2x^2 + 5 - 3*4 / (2x^2 + 9 - ...)))
-# with as many levels as the band needs (fewer for larger x), and erf = 1 - erfc.
-_ERF_SERIES_TERMS = 27
-_ERFC_BANDS = ((1.0, 110), (1.5, 45), (2.5, 22), (5.0, 12))  # from |x|: levels
+# erf and erfc in float64 to round-off, without SciPy, from two polynomial tables made
+# by tools/erf_coefficients.py (mpmath at 50 digits: Chebyshev interpolation, truncated
+# where the tail is below 1e-17 relative, re-expanded in powers for Horner's rule; rerun
+# it to regenerate them). Every element takes one of two fixed paths, no iteration:
+# - |x| < 1, erf only: erf x = x P(x^2), P of degree 11 fitted to erf(x)/x.
+# - erfc(a), a = |x|, any a >= 0: erfc a = erfcx(a) e^(-a^2) with the scaled
+#   erfcx(a) = e^(a^2) erfc(a) = Q(u) / (a + 4), Q of degree 22 fitted to (a + 4) erfcx(a)
+#   in u = (9/7 a - 4) / (a + 4), which maps [0, 28] onto [-1, 1] (the bounded map lets
+#   one smooth polynomial serve the whole range; the factor a + 4 keeps Q within a factor
+#   ~6 of its terms, so Horner loses no digits). a is clamped to 28: erfc underflows to 0
+#   before 27.3, and the clamp turns inf into an ordinary point.
+# Then erfc(-a) = 2 - erfc(a), and erf = sign(x) (1 - erfc(a)) for |x| >= 1 (erfc <= 0.16
+# there: no cancellation). Round-off: ~1e-15 relative for erfc down to the subnormals,
+# ~3e-16 for erf; float32 goes through float64.
+_ERF_SMALL = (-7.798543850549947e-10, 1.3721520406351094e-08, -1.6208829856810202e-07,
+              1.6447471190594618e-06, -1.4924740785377576e-05, 0.00012055295112667001,
+              -0.0008548325982543225, 0.005223977607269946, -0.026866170643256995,
+              0.1128379167094513, -0.37612638903183543, 1.1283791670955126)
+_ERFCX = (4.6999445341307673e-11, -1.9002597582002033e-10, -7.039837521628276e-10,
+          2.8955540765839326e-09, 6.677999435537763e-09, -3.2717079616219754e-08,
+          -4.789154970520042e-08, 3.72983748323455e-07, 9.661337905887664e-08,
+          -4.210126497175711e-06, 6.459519842484975e-06, 3.603022150662438e-05,
+          -0.00018162519265478957, 0.00013163401044959783, 0.002079364825887881,
+          -0.012770193110838466, 0.04584426717010929, -0.12341773040273392,
+          0.26930246944609687, -0.493523623858271, 0.7738494586491711,
+          -1.048263418278384, 1.2312883822661311)
+_ERFCX_MAP = (1.2857142857142858, 4.0, 4.0)  # u = (alpha a - beta) / (a + k)
+_ERFCX_TOP = 28.0
+# Blocks of this many elements: the few scratch arrays stay small and are reused block
+# after block, so a call allocates (and page-faults) little beyond its result.
+_ERF_BLOCK = 16384
 
 
-def _exp_minus_square(a):
-    # e^(-a^2) without the error of rounding a^2 (it grows like a^2 eps): a = h + l with h
-    # a multiple of 1/16, so h^2 is exact and a^2 = h^2 + (a - h)(a + h).
-    head = np.round(a * 16) / 16
-    return np.exp(-head * head) * np.exp(-(a - head) * (a + head))
+def _horner_into(table, v, total):
+    """total = sum table[i] v^(n - i) (highest power first), in place; returns total."""
+    np.multiply(v, table[0], out=total)
+    total += table[1]
+    for c in table[2:]:
+        total *= v
+        total += c
+    return total
 
 
-def _erf_and_erfc(x):
-    """(erf x, erfc x) of a float64 array, to round-off."""
-    a = np.abs(x)
-    erf_small = np.zeros_like(x)
-    small = a < 1
-    s = x[small]
-    term, total, factor = s, s.copy(), 2 * s * s
-    for n in range(1, _ERF_SERIES_TERMS):
-        term = term * factor / (2 * n + 1)
-        total += term
-    erf_small[small] = total * _exp_minus_square(s) * (2 / math.sqrt(math.pi))
-    erfc_large = np.zeros_like(x)  # erfc(|x|) for |x| >= 1 (0 past 27: underflow)
-    bounds = [low for low, _ in _ERFC_BANDS] + [27.0]
-    for (low, levels), high in zip(_ERFC_BANDS, bounds[1:]):
-        band = (a >= low) & (a < high)
-        b = a[band]
-        y = 2 * b * b
-        fraction = y + (4 * levels + 1)
-        for k in range(levels, 0, -1):
-            fraction = y + (4 * k - 3) - (2 * k - 1) * (2 * k) / fraction
-        erfc_large[band] = 2 * b * _exp_minus_square(b) / math.sqrt(math.pi) / fraction
-    positive = x > 0
-    erf = np.where(small, erf_small, np.where(positive, 1 - erfc_large, erfc_large - 1))
-    erfc = np.where(small, 1 - erf_small, np.where(positive, erfc_large, 2 - erfc_large))
-    nan = np.isnan(x)
-    return np.where(nan, x, erf), np.where(nan, x, erfc)
+def _exp_minus_square_into(a, out, head):
+    # out = e^(-a^2) without the error of rounding a^2 (it grows like a^2 eps): a = h + l
+    # with h a multiple of 1/16, so h^2 is exact and a^2 = h^2 + (a - h)(a + h).
+    # Overwrites a and head.
+    np.multiply(a, 16, out=head)
+    np.rint(head, out=head)
+    head *= 0.0625
+    np.subtract(head, a, out=out)
+    a += head
+    out *= a
+    np.exp(out, out=out)
+    head *= head
+    np.negative(head, out=head)
+    np.exp(head, out=head)
+    out *= head
+    return out
+
+
+def _erfc_of_magnitude_into(a, out, w, u):
+    """out = erfc(a) for a float64 array a >= 0 (NaN stays NaN); a, w, u are scratch."""
+    np.minimum(a, _ERFCX_TOP, out=a)
+    alpha, beta, k = _ERFCX_MAP
+    np.add(a, k, out=w)
+    np.reciprocal(w, out=w)
+    np.multiply(a, alpha, out=u)
+    u -= beta
+    u *= w
+    _horner_into(_ERFCX, u, out)
+    out *= w                                   # erfcx(a)
+    out *= _exp_minus_square_into(a, u, w)
+    return out
+
+
+def _erfc_block(x, out, scratch):
+    """out = erfc(x) for a 1-d float64 block x; out may be of another float dtype."""
+    a, w, u, e, _, _, negative, _ = (b[:x.size] for b in scratch)
+    np.abs(x, out=a)
+    _erfc_of_magnitude_into(a, e, w, u)
+    # erfc(-a) = 2 - erfc(a), as e + (2 - 2e) where x < 0 or x is -0.0 (exact e elsewhere)
+    np.multiply(e, -2, out=w)
+    w += 2
+    w *= np.signbit(x, out=negative)
+    np.add(e, w, out=out)
+
+
+def _erf_block(x, out, scratch):
+    """out = erf(x) for a 1-d float64 block x; out may be of another float dtype."""
+    a, w, u, e, b, _, group, far = (v[:x.size] for v in scratch)
+    np.abs(x, out=a)
+    np.less(a, 1, out=group)
+    inside = np.flatnonzero(group)
+    if inside.size == x.size:   # erf is odd: x P(x^2) keeps the sign, and -0.0
+        np.multiply(x, x, out=u)
+        np.multiply(_horner_into(_ERF_SMALL, u, e), x, out=out)
+        return
+    np.copysign(1, x, out=out)   # erf is +-1 to round-off from |x| = 5.93 on
+    if inside.size:
+        n = inside.size
+        s = np.take(x, inside, out=b[:n])
+        np.multiply(s, s, out=u[:n])
+        p = _horner_into(_ERF_SMALL, u[:n], e[:n])
+        p *= s
+        out[inside] = p
+    np.logical_or(group, np.greater_equal(a, 6, out=far), out=group)
+    middle = np.flatnonzero(np.logical_not(group, out=group))   # and NaN, which stays NaN
+    if middle.size:
+        n = middle.size
+        big, sign = np.take(a, middle, out=b[:n]), np.take(x, middle, out=a[:n])
+        q = _erfc_of_magnitude_into(big, e[:n], w[:n], u[:n])
+        np.subtract(1, q, out=q)
+        np.copysign(q, sign, out=q)
+        out[middle] = q
 
 
 def _erf_forward(which, data):
     dtype = data.dtype if data.dtype.kind == "f" else np.dtype(np.float64)
-    return _erf_and_erfc(data.astype(np.float64))[which].astype(dtype, copy=False)
+    flat = np.asarray(data).reshape(-1)   # read only, never written
+    out = np.empty(flat.shape, dtype)
+    size = builtins.min(flat.size, _ERF_BLOCK)
+    scratch = [np.empty(size) for _ in range(6)] + [np.empty(size, bool) for _ in range(2)]
+    block = (_erf_block, _erfc_block)[which]
+    for start in range(0, flat.size, _ERF_BLOCK):
+        x = flat[start:start + _ERF_BLOCK]
+        if x.dtype != np.float64:   # float32 and the rest are computed in float64
+            converted = scratch[5][:x.size]
+            converted[...] = x
+            x = converted
+        block(x, out[start:start + _ERF_BLOCK], scratch)
+    return out.reshape(np.shape(data))
 
 
 def erf(x):
