@@ -185,7 +185,13 @@ register(flip, flip_vjps, numpy=np.flip, methods="flip")
 
 
 def fliplr(x):
-    """Reverse the columns (axis 1; at least 2-D)."""
+    """Reverse the columns (axis 1): shape ``(m, n, ...)`` in, the same shape out; at
+    least 2-D. The gradient is the cotangent flipped back.
+
+    >>> fliplr(Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]))
+    Tensor([[3., 2., 1.],
+            [6., 5., 4.]], dtype=float64)
+    """
     x = as_tensor(x)
     if x.ndim < 2:
         raise ValueError(f"fliplr: needs a tensor with at least 2 dimensions, got shape {x.shape}")
@@ -196,7 +202,14 @@ register(fliplr, kind="composed", numpy=np.fliplr)
 
 
 def flipud(x):
-    """Reverse the rows (axis 0; at least 1-D)."""
+    """Reverse the rows (axis 0): shape ``(m, ...)`` in, the same shape out; at least
+    1-D. The gradient is the cotangent flipped back.
+
+    >>> flipud(Tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]))
+    Tensor([[5., 6.],
+            [3., 4.],
+            [1., 2.]], dtype=float64)
+    """
     x = as_tensor(x)
     if x.ndim < 1:
         raise ValueError("flipud: needs a tensor with at least 1 dimension, got a 0-d tensor")
@@ -658,18 +671,35 @@ def _split_along(op, x, indices_or_sections, min_ndim, axis):
 
 
 def hsplit(x, indices_or_sections):
-    """``split`` along axis 1 (axis 0 for 1-D tensors)."""
+    """``split`` along axis 1 (axis 0 for 1-D tensors): a list of tensors whose
+    widths add up to ``x.shape[1]``; N sections must divide it exactly.
+
+    >>> [p.shape for p in hsplit(Tensor(np.zeros((2, 4))), 2)]
+    [(2, 2), (2, 2)]
+    >>> [p.data.tolist() for p in hsplit(Tensor([1.0, 2.0, 3.0]), [1])]
+    [[1.0], [2.0, 3.0]]
+    """
     x = as_tensor(x)
     return _split_along("hsplit", x, indices_or_sections, 1, 1 if x.ndim > 1 else 0)
 
 
 def vsplit(x, indices_or_sections):
-    """``split`` along axis 0 (at least 2-D)."""
+    """``split`` along axis 0 (at least 2-D): a list of tensors whose heights add up
+    to ``x.shape[0]``; N sections must divide it exactly.
+
+    >>> [p.data.tolist() for p in vsplit(Tensor([[1.0, 2.0], [3.0, 4.0]]), 2)]
+    [[[1.0, 2.0]], [[3.0, 4.0]]]
+    """
     return _split_along("vsplit", x, indices_or_sections, 2, 0)
 
 
 def dsplit(x, indices_or_sections):
-    """``split`` along axis 2 (at least 3-D)."""
+    """``split`` along axis 2 (at least 3-D): a list of tensors whose depths add up
+    to ``x.shape[2]``; N sections must divide it exactly.
+
+    >>> [p.shape for p in dsplit(Tensor(np.zeros((2, 3, 6))), [1, 4])]
+    [(2, 3, 1), (2, 3, 3), (2, 3, 2)]
+    """
     return _split_along("dsplit", x, indices_or_sections, 3, 2)
 
 

@@ -48,7 +48,12 @@ def manual_seed(seed):
 
 
 def generator():
-    """The ``np.random.Generator`` that ``manual_seed`` last seeded."""
+    """The ``np.random.Generator`` that ``manual_seed`` last seeded.
+
+    >>> g = manual_seed(0)
+    >>> generator() is g
+    True
+    """
     return _generator
 
 
@@ -57,12 +62,23 @@ def _made(array, requires_grad):
 
 
 def zeros(shape, dtype=np.float64, requires_grad=False):
-    """A tensor of zeros of ``shape`` (an int or a tuple)."""
+    """A tensor of zeros of ``shape`` (an int or a tuple), float64 unless ``dtype=``.
+
+    >>> zeros((2, 3))
+    Tensor([[0., 0., 0.],
+            [0., 0., 0.]], dtype=float64)
+    >>> zeros(2, requires_grad=True).requires_grad
+    True
+    """
     return _made(np.zeros(shape, dtype), requires_grad)
 
 
 def ones(shape, dtype=np.float64, requires_grad=False):
-    """A tensor of ones of ``shape``."""
+    """A tensor of ones of ``shape`` (an int or a tuple), float64 unless ``dtype=``.
+
+    >>> ones(2, dtype=np.float32)
+    Tensor([1., 1.], dtype=float32)
+    """
     return _made(np.ones(shape, dtype), requires_grad)
 
 
@@ -76,7 +92,12 @@ def full(shape, fill_value, dtype=None, requires_grad=False):
 
 
 def empty(shape, dtype=np.float64, requires_grad=False):
-    """A tensor of ``shape`` whose values are whatever the memory held (fill it before use)."""
+    """A tensor of ``shape`` whose values are whatever the memory held (fill it before use).
+
+    >>> e = empty((2, 3), dtype=np.float32)
+    >>> e.shape, e.dtype
+    ((2, 3), dtype('float32'))
+    """
     return _made(np.empty(shape, dtype), requires_grad)
 
 
@@ -91,12 +112,23 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
 
 
 def linspace(start, stop, num=50, endpoint=True, dtype=None, requires_grad=False):
-    """``num`` evenly spaced values from ``start`` to ``stop``, as ``np.linspace``."""
+    """``num`` evenly spaced values from ``start`` to ``stop`` (both included unless
+    ``endpoint=False``), shape ``(num,)``, as ``np.linspace``.
+
+    >>> linspace(0.0, 1.0, 5)
+    Tensor([0.  , 0.25, 0.5 , 0.75, 1.  ], dtype=float64)
+    """
     return _made(np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype), requires_grad)
 
 
 def eye(n, m=None, k=0, dtype=np.float64, requires_grad=False):
-    """The (n, m) identity (ones on diagonal ``k``)."""
+    """The ``(n, m)`` identity (``m`` defaults to ``n``), with ones on diagonal ``k``
+    (``k > 0`` above the main diagonal).
+
+    >>> eye(2, 3, k=1)
+    Tensor([[0., 1., 0.],
+            [0., 0., 1.]], dtype=float64)
+    """
     return _made(np.eye(n, m, k, dtype), requires_grad)
 
 
@@ -108,12 +140,30 @@ def _shape(sizes):
 
 def randn(*shape, dtype=np.float64, requires_grad=False):
     """Standard normal samples of ``shape`` (``randn(2, 3)`` or ``randn((2, 3))``), from the
-    generator ``manual_seed`` seeds."""
+    generator ``manual_seed`` seeds (drawn in float64, then cast to ``dtype``).
+
+    >>> import autograd as ag
+    >>> _ = ag.manual_seed(0)
+    >>> x = randn(2, 3, dtype=np.float32)
+    >>> x.shape, x.dtype
+    ((2, 3), dtype('float32'))
+    >>> _ = ag.manual_seed(0)
+    >>> bool(np.array_equal(x.data, randn((2, 3)).data.astype(np.float32)))
+    True
+    """
     return _made(_generator.standard_normal(_shape(shape)).astype(dtype, copy=False), requires_grad)
 
 
 def rand(*shape, dtype=np.float64, requires_grad=False):
-    """Uniform samples in [0, 1) of ``shape``, from the generator ``manual_seed`` seeds."""
+    """Uniform samples in [0, 1) of ``shape`` (``rand(2, 3)`` or ``rand((2, 3))``), from
+    the generator ``manual_seed`` seeds.
+
+    >>> import autograd as ag
+    >>> _ = ag.manual_seed(0)
+    >>> u = rand(1000)
+    >>> u.shape, bool(((0 <= u.data) & (u.data < 1)).all())
+    ((1000,), True)
+    """
     return _made(_generator.random(_shape(shape)).astype(dtype, copy=False), requires_grad)
 
 
@@ -122,15 +172,31 @@ def _like(x):
 
 
 def zeros_like(x, dtype=None, requires_grad=False):
-    """Zeros of ``x``'s shape and dtype (a Tensor or an array)."""
+    """Zeros of ``x``'s shape and dtype (a Tensor or an array), unless ``dtype=``.
+
+    >>> zeros_like(Tensor(np.ones((2, 2), np.float32)))
+    Tensor([[0., 0.],
+            [0., 0.]], dtype=float32)
+    """
     return _made(np.zeros_like(_like(x), dtype), requires_grad)
 
 
 def ones_like(x, dtype=None, requires_grad=False):
-    """Ones of ``x``'s shape and dtype."""
+    """Ones of ``x``'s shape and dtype (a Tensor or an array), unless ``dtype=``.
+
+    >>> ones_like(np.zeros(3), requires_grad=True)
+    Tensor([1., 1., 1.], dtype=float64, requires_grad=True)
+    """
     return _made(np.ones_like(_like(x), dtype), requires_grad)
 
 
 def full_like(x, fill_value, dtype=None, requires_grad=False):
-    """``fill_value`` everywhere, in ``x``'s shape and dtype."""
+    """``fill_value`` everywhere, in ``x``'s shape and dtype (so an integer ``x`` truncates
+    a float fill, as NumPy does), unless ``dtype=``.
+
+    >>> full_like(Tensor([1.0, 2.0]), 7.0)
+    Tensor([7., 7.], dtype=float64)
+    >>> full_like(np.arange(3), 2.5, dtype=np.float64)
+    Tensor([2.5, 2.5, 2.5], dtype=float64)
+    """
     return _made(np.full_like(_like(x), fill_value, dtype), requires_grad)
