@@ -1,0 +1,970 @@
+"""``compile(fn)``: trace a training step once, replay it as one flat NumPy program.
+
+How it works. The first call with a given signature is a *recording call*: every Tensor
+alive in the process has its ``.data`` (and a non-None ``.grad``) swapped for a
+``Traced`` array, a stand-in that holds the real array and writes one line of Python
+per NumPy call made on it (``v7 = np.multiply(v3, v5)``). The call runs ``fn`` for
+real, so its results are the eager ones; forward, ``.backward()`` and transforms such
+as ``ag.value_and_grad`` all end up as NumPy calls on traced arrays. The lines become
+the source of one function (``compiled.code``), exec'd once; later calls with the same
+signature run it: it reads the current ``.data`` and ``.grad`` of every tensor the
+recording read, and writes ``.grad`` as eager did.
+
+What is checked, so that a replay never uses a stale value:
+
+- the signature: structure, shapes and dtypes of the arguments, Python numbers among
+  them (by value), grad mode; at each replay, for every tensor the program reads or
+  writes: ``requires_grad``, shape and dtype of ``.data``, whether ``.grad`` is None
+  (and its shape and dtype). A mismatch records again.
+- Python values read from traced arrays during recording (``bool``, ``float``,
+  ``int``, ``.item()``, ``.tolist()``, comparisons in ``if``, ``math.isfinite``)
+  become guards: the replay computes them again and, if one differs, the call is
+  recorded again (after 3 such misses for one signature, that signature runs eager).
+  Data-dependent shapes (boolean masks, ``nonzero``) are guarded the same way.
+- anything the tracer cannot follow makes the call run eager, with a
+  ``CompileWarning`` saying why, and that signature stays eager: a traced value
+  turned into a plain ndarray by NumPy itself (``plain[i] = traced``, the buffer
+  protocol), ``.data`` assigned or written in place inside ``fn`` (an optimizer step
+  inside ``fn``), draws from NumPy's global ``np.random`` state, ``.grad`` holding a
+  Tensor (``create_graph=True``), a Tensor computed inside ``fn`` kept alive outside
+  its outputs (a cache in an attribute: it would not be updated by a replay).
+
+Random numbers drawn from the ``ag.manual_seed`` generator (``creation.generator()``,
+used by dropout) are drawn again at each replay, from the same generator, so a
+compiled step draws the same numbers as the eager one would.
+
+Semantics that differ from eager (as with ``jax.jit``/``torch.jit.trace``): Python
+control flow that does not read a traced value (a flag, a step counter) is frozen
+at recording; plain NumPy arrays read by ``fn`` that are not the data of a Tensor
+or an argument are constants of the program, held by reference (writes into them
+are seen, rebinding the name is not); Python side effects of ``fn`` (``print``,
+appending to a list) happen at recording only; Tensors returned by ``fn`` come back
+as constant tensors (no graph: call ``.backward()`` inside ``fn``).
+Recording is not thread-safe with respect to other threads using the same tensors.
+"""
+
+from __future__ import annotations
+
+import builtins
+import collections
+import gc
+import math
+import numbers
+import sys
+import threading
+import warnings
+
+import numpy as np
+from numpy.lib.mixins import NDArrayOperatorsMixin
+
+from autograd import creation as _creation
+from autograd import tape as _tape
+from autograd.tensors import Tensor, constant as _constant
+
+__all__ = ["compile", "CompileWarning"]
+
+
+class CompileWarning(UserWarning):
+    """``ag.compile`` ran a call eagerly instead of replaying; the message says why."""
+
+
+class _Untraceable(Exception):
+    """The recording cannot be trusted: run eagerly (the message is the reason)."""
+
+
+class _GuardFailure(Exception):
+    """A replay saw a Python value (a branch, a shape) different from the recording's."""
+
+
+class _Mismatch(Exception):
+    """A tensor the program reads or writes is not in the state the recording saw."""
+
+
+_MAX_GUARD_MISSES = 3
+_CACHE_SIZE = 8
+_lock = threading.RLock()
+_active = threading.local()  # .recording: the _Recording of this thread, if any
+
+
+def _current():
+    return getattr(_active, "recording", None)
+
+
+# ---------------------------------------------------------------------------
+# The traced array.
+# ---------------------------------------------------------------------------
+
+class Traced(NDArrayOperatorsMixin):
+    """A stand-in for an ndarray during a recording call: the real value and its name."""
+
+    __slots__ = ("_v", "_name", "_rec", "_source")
+    __array_priority__ = 2000
+
+    def __init__(self, value, name, recording, source=None):
+        self._v = value
+        self._name = name          # None for an input not read yet
+        self._rec = recording
+        self._source = source      # for inputs: the line that reads it
+
+    # -- names ---------------------------------------------------------------
+    def _ref(self):
+        rec = self._rec
+        if not rec.open or _current() is not rec:
+            raise RuntimeError(
+                "a value computed while ag.compile was recording was used outside that "
+                "recording (kept in an attribute or a list?): its replayed value would be stale")
+        if self._name is None:
+            self._name = rec.fresh()
+            rec.emit(f"{self._name} = {rec.source(self._source)}")
+        return self._name
+
+    # -- static attributes (fixed by the signature) ---------------------------
+    shape = property(lambda self: self._v.shape)
+    dtype = property(lambda self: self._v.dtype)
+    ndim = property(lambda self: self._v.ndim)
+    size = property(lambda self: self._v.size)
+    itemsize = property(lambda self: self._v.itemsize)
+    nbytes = property(lambda self: self._v.nbytes)
+    strides = property(lambda self: np.asarray(self._v).strides)
+    flags = property(lambda self: np.asarray(self._v).flags)
+    base = None  # tape.memory_owner walks .base: a traced array is its own owner
+
+    @property
+    def T(self):
+        return self._rec.method(self, "T", None, None, attribute=True)
+
+    @property
+    def mT(self):
+        return self._rec.method(self, "mT", None, None, attribute=True)
+
+    def __len__(self):
+        if self._v.ndim == 0:
+            raise TypeError("len() of unsized object")
+        return len(self._v)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    # -- NumPy protocols -------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        for x in inputs:
+            if isinstance(x, Tensor):
+                return NotImplemented  # the Tensor's own __array_ufunc__ takes it
+        return self._rec.ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, function, types, args, kwargs):
+        for t in types:
+            if issubclass(t, Tensor):
+                return NotImplemented
+        return self._rec.function(function, args, kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        self._rec.fail("a traced value was turned into a plain NumPy array (np.asarray by NumPy "
+                       "itself, e.g. plain_array[i] = traced, or a C extension): the replay "
+                       "could not follow it")
+
+    def __getitem__(self, index):
+        return self._rec.getitem(self, index)
+
+    def __setitem__(self, index, value):
+        self._rec.setitem(self, index, value)
+
+    def __getattr__(self, name):
+        if name.startswith("__") or not callable(getattr(np.ndarray, name, None)):
+            raise AttributeError(f"compile: the attribute {name!r} of an array is not supported "
+                                 "while recording")
+        return lambda *args, **kwargs: self._rec.method(self, name, args, kwargs)
+
+    # -- Python values: guards -------------------------------------------------
+    def __bool__(self):
+        return self._rec.guard(self, "bool", bool(self._v))
+
+    def __float__(self):
+        return self._rec.guard(self, "float", float(self._v))
+
+    def __int__(self):
+        return self._rec.guard(self, "int", int(self._v))
+
+    def __index__(self):
+        return self._rec.guard(self, "operator.index", int(self._v.__index__()))
+
+    def __complex__(self):
+        return self._rec.guard(self, "complex", complex(self._v))
+
+    def item(self, *args):
+        return self._rec.guard(self, "item", self._v.item(*args), args)
+
+    def tolist(self):
+        return self._rec.guard(self, "tolist", self._v.tolist())
+
+    def __repr__(self):
+        return f"Traced({self._v!r})"
+
+    def __reduce__(self):
+        self._rec.fail("a traced value was pickled or copied")
+
+    __copy__ = __deepcopy__ = lambda self, *args: self._rec.method(self, "copy", (), {})
+
+
+_PLAIN_LITERALS = (bool, int, str, type(None), type(Ellipsis))
+
+
+# ---------------------------------------------------------------------------
+# A recording: the lines, the constants, the inputs.
+# ---------------------------------------------------------------------------
+
+# NumPy functions whose results' shapes follow from their inputs' shapes (no guard).
+_STATIC_FUNCTIONS = {getattr(np, name) for name in (
+    "sum", "mean", "prod", "max", "min", "amax", "amin", "reshape", "transpose", "moveaxis",
+    "swapaxes", "expand_dims", "squeeze", "broadcast_to", "concatenate", "stack", "vstack",
+    "hstack", "dot", "matmul", "tensordot", "einsum", "outer", "inner", "zeros_like",
+    "ones_like", "empty_like", "full_like", "where", "clip", "take_along_axis", "put_along_axis",
+    "cumsum", "cumprod", "diff", "tile", "repeat", "flip", "roll", "pad", "copyto", "ravel",
+    "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_arrays", "tril", "triu", "diagonal",
+    "trace", "var", "std", "sort", "argsort", "argmax", "argmin", "any", "all", "isclose",
+    "take", "split", "array_split", "linspace", "kron", "cross", "round", "around", "shape",
+    "ndim", "size", "result_type", "average", "logaddexp", "var", "ptp", "nansum", "nanmean",
+    "partition", "dstack", "column_stack", "block", "apply_along_axis", "einsum_path",
+    "may_share_memory", "shares_memory", "copy", "asarray", "astype") if hasattr(np, name)}
+_STATIC_METHODS = {
+    "sum", "mean", "prod", "max", "min", "reshape", "transpose", "swapaxes", "squeeze", "astype",
+    "copy", "ravel", "flatten", "T", "mT", "dot", "clip", "cumsum", "cumprod", "round", "var",
+    "std", "any", "all", "argmax", "argmin", "view", "conj", "take", "repeat", "diagonal",
+    "trace", "sort", "argsort", "fill", "ptp", "__getitem__",
+}
+_NOT_A_GUARD_VALUE = object()
+
+
+def _has_bool_array(index):
+    if isinstance(index, tuple):
+        return any(_has_bool_array(i) for i in index)
+    if isinstance(index, (Traced, np.ndarray)):
+        return index.dtype == bool
+    if isinstance(index, list):
+        return True  # a list index may hold booleans: guard its shape
+    return False
+
+
+class _Recording:
+    def __init__(self):
+        self.lines = []
+        self.ns = {"np": np, "_creation": _creation, "_GuardFailure": _GuardFailure}
+        self.count = 0
+        self.const_ids = {}
+        self.open = True
+        self.failure = None
+        self.guards = 0
+        self.input_owners = set()   # ids of the memory every input lives in
+        self.thread = threading.get_ident()
+
+    # -- bookkeeping -------------------------------------------------------------
+    def fresh(self):
+        self.count += 1
+        return f"v{self.count}"
+
+    def emit(self, line):
+        self.lines.append(line)
+
+    def source(self, where):
+        """The expression that reads an input: ("a", i, attr) an argument, ("t", tensor, attr)."""
+        kind, what, attr = where
+        base = f"_A[{what}]" if kind == "a" else self.const(what, "t")
+        return base + (f".{attr}" if attr else "")
+
+    def fail(self, reason):
+        if self.failure is None:
+            self.failure = reason
+        raise _Untraceable(reason)
+
+    def const(self, value, hint="c"):
+        key = id(value)
+        name = self.const_ids.get(key)
+        if name is None:
+            name = f"_{hint}{len(self.const_ids)}"
+            self.const_ids[key] = name
+            self.ns[name] = value
+        return name
+
+    def expr(self, value):
+        """Python source for ``value``: a traced array's name, a literal or a constant."""
+        if isinstance(value, Traced):
+            return value._ref()
+        if type(value) in _PLAIN_LITERALS:
+            return repr(value)
+        if type(value) is float:
+            return repr(value) if math.isfinite(value) else self.const(value)
+        if type(value) is tuple:
+            inner = ", ".join(self.expr(v) for v in value)
+            return f"({inner},)" if len(value) == 1 else f"({inner})"
+        if type(value) is list:
+            return "[" + ", ".join(self.expr(v) for v in value) + "]"
+        if type(value) is dict and all(type(k) is str for k in value):
+            return "{" + ", ".join(f"{k!r}: {self.expr(v)}" for k, v in value.items()) + "}"
+        if type(value) is slice:
+            return f"slice({self.expr(value.start)}, {self.expr(value.stop)}, {self.expr(value.step)})"
+        if isinstance(value, np.dtype):
+            return f"np.dtype({str(value)!r})" if value.isbuiltin else self.const(value, "dt")
+        if isinstance(value, type) and getattr(np, value.__name__, None) is value:
+            return f"np.{value.__name__}"
+        if isinstance(value, np.ufunc) and getattr(np, value.__name__, None) is value:
+            return f"np.{value.__name__}"
+        if isinstance(value, Tensor):
+            self.fail("a Tensor was passed to a NumPy call on traced arrays")
+        if isinstance(value, np.ndarray):
+            if _tape.memory_owner(value) is not value and isinstance(
+                    _tape.memory_owner(value), Traced):
+                self.fail("a view of a traced value escaped the trace")
+        return self.const(value)
+
+    def call_expr(self, head, args, kwargs):
+        parts = [self.expr(a) for a in args]
+        parts += [f"{k}={self.expr(v)}" for k, v in (kwargs or {}).items()]
+        return f"{head}({', '.join(parts)})"
+
+    def func_name(self, function):
+        module = getattr(function, "__module__", "") or ""
+        name = getattr(function, "__name__", None)
+        if name and getattr(np, name, None) is function:
+            return f"np.{name}"
+        for sub in ("linalg", "fft"):
+            if name and getattr(getattr(np, sub), name, None) is function:
+                return f"np.{sub}.{name}"
+        del module
+        return self.const(function, "f")
+
+    # -- values in and out ----------------------------------------------------
+    def check(self):
+        if not self.open or _current() is not self:
+            raise RuntimeError("a value computed while ag.compile was recording was used after "
+                               "the recording ended (kept in an attribute or a list?)")
+
+    def wrap(self, real, expr_text, static=True):
+        """Emit ``vN = expr`` and give the traced results (arrays), else guard the value."""
+        if isinstance(real, (np.ndarray, np.generic)):
+            name = self.fresh()
+            self.emit(f"{name} = {expr_text}")
+            if not static and isinstance(real, np.ndarray):
+                self.emit(f"if {name}.shape != {real.shape!r}: raise _GuardFailure")
+                self.guards += 1
+            return Traced(real, name, self)
+        if type(real) in (tuple, list) and real and all(
+                isinstance(r, (np.ndarray, np.generic)) for r in real):
+            name = self.fresh()
+            self.emit(f"{name} = {expr_text}")
+            if not static:
+                self.emit(f"if len({name}) != {len(real)}: raise _GuardFailure")
+            items = [self.wrap(r, f"{name}[{i}]", static) for i, r in enumerate(real)]
+            return type(real)(items)
+        if real is None:
+            self.emit(expr_text)
+            return None
+        if isinstance(real, (numbers.Number, tuple, list)) or real is NotImplemented:
+            if real is NotImplemented:
+                return real
+            name = self.fresh()
+            self.emit(f"{name} = {expr_text}")
+            self._guard_line(name, real)
+            return real
+        self.fail(f"a NumPy call gave a {type(real).__name__}, which compile cannot follow")
+
+    def _guard_line(self, name, value):
+        if isinstance(value, float) and math.isnan(value):
+            self.emit(f"if {name} == {name}: raise _GuardFailure")
+        else:
+            self.emit(f"if {name} != {self.expr(value)}: raise _GuardFailure")
+        self.guards += 1
+
+    def guard(self, traced, how, value, args=()):
+        self.check()
+        name = traced._ref()
+        if how in ("item", "tolist"):
+            source = f"{name}.{how}({', '.join(self.expr(a) for a in args)})"
+        else:
+            source = f"{how}({name})"
+        if how == "operator.index":
+            self.ns.setdefault("operator", __import__("operator"))
+        if how == "bool":
+            self.emit(f"if {source} is not {value!r}: raise _GuardFailure")
+            self.guards += 1
+            return value
+        out = self.fresh()
+        self.emit(f"{out} = {source}")
+        self._guard_line(out, value)
+        return value
+
+    @staticmethod
+    def unwrap(value):
+        if isinstance(value, Traced):
+            return value._v
+        if type(value) in (tuple, list):
+            return type(value)(_Recording.unwrap(v) for v in value)
+        if type(value) is dict:
+            return {k: _Recording.unwrap(v) for k, v in value.items()}
+        if type(value) is slice:
+            return slice(*(_Recording.unwrap(v) for v in (value.start, value.stop, value.step)))
+        return value
+
+    def check_write(self, target, what):
+        if not isinstance(target, Traced):
+            self.fail(f"{what} writes into a plain NumPy array with a traced value")
+        owner = _tape.memory_owner(target._v)
+        if id(owner) in self.input_owners:
+            self.fail(f"{what} writes in place into a tensor's .data or .grad, or an argument "
+                      "(an optimizer step inside fn?)")
+
+    # -- the operations ----------------------------------------------------------
+    def ufunc(self, ufunc, method, inputs, kwargs):
+        self.check()
+        out = kwargs.get("out")
+        if out is not None:
+            for target in (out if isinstance(out, tuple) else (out,)):
+                self.check_write(target, f"np.{ufunc.__name__}(..., out=)")
+        if method == "at":
+            self.check_write(inputs[0], f"np.{ufunc.__name__}.at")
+        real = getattr(ufunc, method)(*self.unwrap(inputs), **self.unwrap(kwargs))
+        head = f"{self.func_name(ufunc)}" + ("" if method == "__call__" else f".{method}")
+        text = self.call_expr(head, inputs, kwargs)
+        if method == "at":
+            self.emit(text)
+            return None
+        if out is not None:
+            self.emit(text)
+            outs = out if isinstance(out, tuple) else (out,)
+            return outs[0] if len(outs) == 1 else outs
+        return self.wrap(real, text)
+
+    def function(self, function, args, kwargs):
+        self.check()
+        name = getattr(function, "__name__", "")
+        if name in ("copyto", "put", "place", "putmask", "put_along_axis", "fill_diagonal"):
+            self.check_write(args[0], f"np.{name}")
+        if "out" in kwargs and kwargs["out"] is not None:
+            self.check_write(kwargs["out"], f"np.{name}(..., out=)")
+        real = function(*self.unwrap(args), **self.unwrap(kwargs))
+        text = self.call_expr(self.func_name(function), args, kwargs)
+        return self.wrap(real, text, static=function in _STATIC_FUNCTIONS)
+
+    def method(self, traced, name, args, kwargs, attribute=False):
+        self.check()
+        real_self = traced._v
+        if attribute:
+            return self.wrap(getattr(real_self, name), f"{traced._ref()}.{name}")
+        if name in ("fill", "sort", "put", "partition", "resize", "itemset", "setfield",
+                    "setflags", "byteswap"):
+            self.check_write(traced, f".{name}()")
+        real = getattr(real_self, name)(*self.unwrap(args), **self.unwrap(kwargs))
+        text = self.call_expr(f"{traced._ref()}.{name}", args, kwargs)
+        return self.wrap(real, text, static=name in _STATIC_METHODS)
+
+    def getitem(self, traced, index):
+        self.check()
+        real = traced._v[self.unwrap(index)]
+        text = f"{traced._ref()}[{self.expr(index)}]"
+        return self.wrap(real, text, static=not _has_bool_array(index))
+
+    def setitem(self, traced, index, value):
+        self.check()
+        self.check_write(traced, "item assignment")
+        traced._v[self.unwrap(index)] = self.unwrap(value)
+        self.emit(f"{traced._ref()}[{self.expr(index)}] = {self.expr(value)}")
+
+
+# ---------------------------------------------------------------------------
+# NumPy's creation functions and conversions, while recording (this thread only).
+# ---------------------------------------------------------------------------
+
+_CONVERSIONS = ("array", "asarray", "asanyarray", "ascontiguousarray")
+_CREATIONS = ("zeros", "ones", "empty", "full")
+_originals = {name: getattr(np, name) for name in _CONVERSIONS + _CREATIONS}
+
+
+def _contains_traced(value, depth=0):
+    if isinstance(value, Traced):
+        return True
+    if type(value) in (list, tuple) and depth < 3:
+        return any(_contains_traced(v, depth + 1) for v in value)
+    return False
+
+
+def _make_conversion(name):
+    original = _originals[name]
+
+    def conversion(*args, **kwargs):
+        rec = _current()
+        if rec is None or not (args and _contains_traced(args[0])):
+            return original(*args, **kwargs)
+        if kwargs.get("like") is not None:
+            rec.fail(f"np.{name}(like=...) on a traced value")
+        real = original(*rec.unwrap(args), **rec.unwrap(kwargs))
+        text = rec.call_expr(f"np.{name}", args, kwargs)
+        if name != "array" and not kwargs.get("copy") and real is rec.unwrap(args[0]):
+            return args[0]
+        return rec.wrap(real, text)
+
+    conversion.__name__ = name
+    return conversion
+
+
+def _make_creation(name):
+    original = _originals[name]
+
+    def creation(*args, **kwargs):
+        rec = _current()
+        if rec is None or kwargs.get("like") is not None:
+            return original(*args, **kwargs)
+        # Only the engine's own buffers are traced (the VJPs fill np.zeros/np.empty with
+        # traced values); C extensions such as np.random's call np.empty too and write
+        # into it through the buffer protocol: they must get a real array.
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        if not caller.startswith("autograd.") or caller == __name__:
+            return original(*args, **kwargs)
+        real = original(*rec.unwrap(args), **rec.unwrap(kwargs))
+        return rec.wrap(real, rec.call_expr(f"np.{name}", args, kwargs))
+
+    creation.__name__ = name
+    return creation
+
+
+_replacements = {name: _make_conversion(name) for name in _CONVERSIONS}
+_replacements.update({name: _make_creation(name) for name in _CREATIONS})
+_patch_depth = 0
+
+
+def _patch_numpy():
+    global _patch_depth
+    with _lock:
+        if _patch_depth == 0:
+            for name, function in _replacements.items():
+                setattr(np, name, function)
+        _patch_depth += 1
+
+
+def _unpatch_numpy():
+    global _patch_depth
+    with _lock:
+        _patch_depth -= 1
+        if _patch_depth == 0:
+            for name, function in _originals.items():
+                setattr(np, name, function)
+
+
+class _GeneratorProxy:
+    """Stands for the ``ag.manual_seed`` generator while recording: each draw is a line that
+    draws again at replay (from the generator current then)."""
+
+    def __init__(self, real, rec):
+        self._real, self._rec = real, rec
+
+    def __getattr__(self, name):
+        attribute = getattr(self._real, name)
+        if not callable(attribute):
+            return attribute
+        rec = self._rec
+
+        def draw(*args, **kwargs):
+            real = attribute(*rec.unwrap(args), **rec.unwrap(kwargs))
+            return rec.wrap(real, rec.call_expr(f"_creation.generator().{name}", args, kwargs))
+
+        return draw
+
+
+# ---------------------------------------------------------------------------
+# Arguments: flattening and signatures.
+# ---------------------------------------------------------------------------
+
+def _flatten(value, leaves):
+    """Structure of ``value`` (hashable), its array-like leaves appended to ``leaves``."""
+    kind = type(value)
+    if kind in (tuple, list):
+        return (kind.__name__, tuple(_flatten(v, leaves) for v in value))
+    if kind is dict:
+        return ("dict", tuple((k, _flatten(v, leaves)) for k, v in value.items()))
+    if isinstance(value, Tensor):
+        leaves.append(value)
+        grad = value._grad
+        return ("T", np.shape(value._data), value.dtype.str, value.requires_grad,
+                None if grad is None else (type(grad).__name__, np.shape(grad),
+                                           np.asarray(grad).dtype.str if not isinstance(grad, Tensor) else "T"))
+    if isinstance(value, (np.ndarray, np.generic)):
+        leaves.append(value)
+        return ("A", type(value).__name__, value.shape, value.dtype.str)
+    if kind in (bool, int, float, complex, str, type(None)):
+        return ("P", kind.__name__, value)
+    return ("O", id(value))
+
+
+def _rebuild(value, leaves):
+    """``value`` with its array-like leaves (in ``_flatten``'s order) taken from ``leaves``."""
+    kind = type(value)
+    if kind in (tuple, list):
+        return kind(_rebuild(v, leaves) for v in value)
+    if kind is dict:
+        return {k: _rebuild(v, leaves) for k, v in value.items()}
+    if isinstance(value, (Tensor, np.ndarray, np.generic)):
+        return next(leaves)
+    return value
+
+
+# ---------------------------------------------------------------------------
+# The compiled function.
+# ---------------------------------------------------------------------------
+
+class _Program:
+    __slots__ = ("code", "run", "misses", "guards", "lines")
+
+
+_EAGER = "eager"
+
+
+class Compiled:
+    """What ``compile(fn)`` returns: call it as ``fn``; ``.code`` is the last program's source."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self._cache = collections.OrderedDict()
+        self._objects = {}   # ids in signatures -> the objects (kept alive so ids stay unique)
+        self._last = None
+        self.__wrapped__ = fn
+        self.__doc__ = getattr(fn, "__doc__", None)
+        self.stats = {"recorded": 0, "replayed": 0, "eager": 0, "guard_misses": 0}
+
+    @property
+    def code(self):
+        """The source of the program the last recording made (forward and backward)."""
+        if self._last is None:
+            raise RuntimeError("compiled.code: call the compiled function once first")
+        return self._last.code
+
+    def __call__(self, *args, **kwargs):
+        leaves = []
+        structure = _flatten((args, kwargs), leaves)
+        key = (_tape._mode.enabled, structure)
+        program = self._cache.get(key)
+        if program is _EAGER:
+            self.stats["eager"] += 1
+            return self.fn(*args, **kwargs)
+        if program is not None:
+            try:
+                result = program.run(leaves)
+            except _Mismatch:
+                pass
+            except _GuardFailure:
+                self.stats["guard_misses"] += 1
+                program.misses += 1
+                if program.misses >= _MAX_GUARD_MISSES:
+                    warnings.warn(f"ag.compile({_name(self.fn)}): a Python value read from a "
+                                  f"tensor (a branch, a float(), a shape) changed "
+                                  f"{program.misses} times between calls with this signature; "
+                                  "running it eagerly from now on", CompileWarning, stacklevel=2)
+                    self._store(key, _EAGER)
+                    self.stats["eager"] += 1
+                    return self.fn(*args, **kwargs)
+            else:
+                self.stats["replayed"] += 1
+                return result
+        return self._record(key, args, kwargs, leaves, structure,
+                            misses=program.misses if isinstance(program, _Program) else 0)
+
+    def _store(self, key, program):
+        self._cache[key] = program
+        self._cache.move_to_end(key)
+        while len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    # -- recording ---------------------------------------------------------------
+    def _record(self, key, args, kwargs, leaves, structure, misses=0):
+        with _lock:
+            if _current() is not None:
+                # a compiled function called inside another's recording: just trace through
+                return self.fn(*args, **kwargs)
+            outcome = _record_call(self.fn, args, kwargs, leaves, structure)
+        kind, value = outcome
+        if kind == "eager":
+            warnings.warn(f"ag.compile({_name(self.fn)}): running eagerly: {value}",
+                          CompileWarning, stacklevel=3)
+            self._store(key, _EAGER)
+            self.stats["eager"] += 1
+            return self.fn(*args, **kwargs)
+        program, result = value
+        program.misses = misses
+        self._store(key, program)
+        self._last = program
+        self.stats["recorded"] += 1
+        return result
+
+
+def _name(fn):
+    return getattr(fn, "__qualname__", None) or repr(fn)
+
+
+def _live_tensors():
+    return [o for o in gc.get_objects() if type(o) is Tensor or isinstance(o, Tensor)]
+
+
+def _record_call(fn, args, kwargs, leaves, structure):
+    """Run ``fn`` once with traced arrays. Returns ("eager", reason) or ("ok", (program,
+    result)); re-raises an exception of ``fn`` after putting every tensor back."""
+    rec = _Recording()
+    tensors = _live_tensors()
+    saved = [(t, t._data, t._grad, t._version) for t in tensors]
+    arg_index = {id(leaf): i for i, leaf in enumerate(leaves)}
+    ns = rec.ns
+    data_traced, grad_traced = {}, {}
+    # Every tensor's data and grad become inputs of the program (read lazily: only those
+    # used get a line). Tensors among the arguments are read through the argument list.
+    for t in tensors:
+        position = arg_index.get(id(t))
+        where = ("t", t) if position is None else ("a", position)
+        rec.input_owners.add(id(_tape.memory_owner(t._data)))
+        data_traced[id(t)] = Traced(t._data, None, rec, (*where, "_data"))
+        if t._grad is not None and not isinstance(t._grad, Tensor):
+            rec.input_owners.add(id(_tape.memory_owner(t._grad)))
+            grad_traced[id(t)] = Traced(t._grad, None, rec, (*where, "_grad"))
+    array_args = []
+    for i, leaf in enumerate(leaves):
+        if not isinstance(leaf, Tensor):
+            rec.input_owners.add(id(_tape.memory_owner(leaf)))
+            array_args.append(Traced(leaf, None, rec, ("a", i, None)))
+    previous_mode = _tape._mode.enabled
+    previous_generator = _creation._generator
+    np_state = np.random.get_state(legacy=False)
+    last_write = _tape._last_write
+    error = None
+    _active.recording = rec
+    _patch_numpy()
+    patched = True
+    try:
+        for t in tensors:
+            t._data = data_traced[id(t)]
+            if id(t) in grad_traced:
+                t._grad = grad_traced[id(t)]
+        _creation._generator = _GeneratorProxy(previous_generator, rec)
+        traced_arrays = iter(array_args)
+        new_leaves = [leaf if isinstance(leaf, Tensor) else next(traced_arrays) for leaf in leaves]
+        call_args, call_kwargs = _rebuild((args, kwargs), iter(new_leaves))
+        try:
+            result = fn(*call_args, **call_kwargs)
+        except _Untraceable as untraceable:
+            error = untraceable
+        except BaseException:
+            rec.open = False
+            raise
+        _unpatch_numpy()
+        patched = False
+        _creation._generator = previous_generator
+        if error is None and rec.failure is not None:
+            error = _Untraceable(rec.failure)  # raised inside fn and caught by fn's code
+        if error is None and _tape._last_write != last_write:
+            error = _Untraceable("fn assigns to a tensor's .data (an optimizer step inside fn?)")
+        if error is None and _tape._mode.enabled != previous_mode:
+            error = _Untraceable("fn leaves grad mode changed")
+        if error is None and not _same_state(np_state, np.random.get_state(legacy=False)):
+            error = _Untraceable("fn draws from NumPy's global np.random state; the numbers "
+                                 "would be frozen (use ag.manual_seed's generator, "
+                                 "creation.generator())")
+        if error is None:
+            try:
+                program, outcome = _finish(rec, fn, tensors, data_traced, grad_traced, saved,
+                                           result, leaves)
+            except _Untraceable as untraceable:
+                error = untraceable
+    finally:
+        if patched:
+            _unpatch_numpy()
+        _active.recording = None
+        _creation._generator = previous_generator
+        _tape._mode.enabled = previous_mode
+        rec.open = False
+        for t, data, grad, version in saved:  # emptied by _finish when it succeeded
+            t._data, t._grad, t._version = data, grad, version
+    if error is not None:
+        return "eager", str(error)
+    return "ok", (program, outcome)
+
+
+def _same_state(a, b):
+    a, b = a["state"], b["state"]
+    return a["pos"] == b["pos"] and np.array_equal(a["key"], b["key"])
+
+
+def _finish(rec, fn, tensors, data_traced, grad_traced, saved, result, leaves):
+    """Check what fn left behind, write the program's ending, build it; put real values back."""
+    writes = []     # (tensor expression, value expression)
+    checks = []
+    real_grads = {}
+    for t, data, grad, version in saved:
+        traced_data = data_traced[id(t)]
+        if t._data is not traced_data or t._version != version:
+            rec.fail("fn assigns to a tensor's .data")
+        new_grad = t._grad
+        old_traced = grad_traced.get(id(t))
+        read = traced_data._name is not None or (old_traced is not None and
+                                                 old_traced._name is not None)
+        if old_traced is not None and new_grad is old_traced:
+            real_grads[id(t)] = grad
+            changed = False
+        elif new_grad is grad and old_traced is None:
+            changed = False  # None, or a Tensor-valued .grad left alone
+        else:
+            changed = True
+            if new_grad is None:
+                real_grads[id(t)] = None
+                value = "None"
+            elif isinstance(new_grad, Traced):
+                if new_grad._rec is not rec:
+                    rec.fail("a .grad holds a value from another recording")
+                real_grads[id(t)] = new_grad._v
+                value = new_grad._ref()
+            elif isinstance(new_grad, (np.ndarray, np.generic)):
+                real_grads[id(t)] = new_grad
+                value = rec.const(new_grad)
+            elif isinstance(new_grad, Tensor):
+                rec.fail("a .grad holds a Tensor (backward(create_graph=True)); compile handles "
+                         "first-order .grad and ag.grad/ag.value_and_grad (nested too)")
+            else:
+                rec.fail(f"a .grad holds a {type(new_grad).__name__}")
+        if read or changed:
+            where = rec.source(traced_data._source[:2] + (None,))
+            checks.append(_state_check(rec, where, t, data, grad))
+            if changed:
+                writes.append(f"{where}._grad = {value}")
+    # The outputs: traced arrays and tensors computed inside fn come back as values.
+    output_parts = []
+    real_result = _outputs(rec, result, output_parts)
+    # A tensor computed inside fn and kept alive elsewhere would not be updated by a replay.
+    del result
+    body = [f"    {line}" for line in checks + rec.lines + writes]
+    body.append(f"    return {output_parts[0]}")
+    source = "def _replay(_A):\n" + "\n".join(body) + "\n"
+    rec.ns.update(_constant=_constant)
+    namespace = dict(rec.ns)
+    code = builtins.compile(source, f"<ag.compile {_name(fn)}>", "exec")
+    exec(code, namespace)
+    program = _Program()
+    program.code = _readable(source, rec)
+    program.lines = len(rec.lines)
+    program.guards = rec.guards
+    program.run = namespace["_replay"]
+    program.misses = 0
+    for t, data, grad, version in saved:
+        t._data = data
+        t._grad = real_grads.get(id(t), grad)
+        t._version = version
+    saved.clear()
+    _check_no_leftovers(rec, tensors)
+    return program, real_result
+
+
+def _check_no_leftovers(rec, tensors):
+    known = {id(t) for t in tensors}
+    for o in gc.get_objects():
+        if isinstance(o, Tensor) and id(o) not in known and isinstance(o._data, Traced) \
+                and o._data._rec is rec:
+            o._data = o._data._v  # harmless from now on: a constant snapshot
+            if o.requires_grad:
+                pass
+
+
+def _state_check(rec, where, t, data, grad):
+    parts = [f"{where}.requires_grad is not {t.requires_grad!r}",
+             f"{where}._data.shape != {np.shape(data)!r}",
+             f"{where}._data.dtype != {rec.const(data.dtype, 'dt')}"]
+    if grad is None:
+        parts.append(f"{where}._grad is not None")
+    else:
+        parts.append(f"{where}._grad is None")
+        parts.append(f"type({where}._grad) is not {rec.const(type(grad), 'ty')}")
+        parts.append(f"{where}._grad.shape != {np.shape(grad)!r}")
+        parts.append(f"{where}._grad.dtype != {rec.const(grad.dtype, 'dt')}")
+    rec.ns["_Mismatch"] = _Mismatch
+    return "if " + " or ".join(parts) + ": raise _Mismatch"
+
+
+def _outputs(rec, value, parts):
+    """The real value of fn's result for this call, and (in parts[0]) its replay expression."""
+    kind = type(value)
+    if kind in (tuple, list):
+        reals, texts = [], []
+        for item in value:
+            sub = []
+            reals.append(_outputs(rec, item, sub))
+            texts.append(sub[0])
+        if kind is tuple:
+            parts.append("(" + "".join(f"{t}, " for t in texts) + ")")
+            return tuple(reals)
+        parts.append("[" + ", ".join(texts) + "]")
+        return reals
+    if kind is dict:
+        reals, texts = {}, []
+        for k, item in value.items():
+            sub = []
+            reals[k] = _outputs(rec, item, sub)
+            texts.append(f"{rec.expr(k)}: {sub[0]}")
+        parts.append("{" + ", ".join(texts) + "}")
+        return reals
+    if isinstance(value, Tensor):
+        data = value._data
+        if isinstance(data, Traced):
+            if data._rec is not rec:
+                rec.fail("fn returned a value from another recording")
+            if data._source is not None:  # a tensor from before the call, returned as it is
+                parts.append(rec.source(data._source[:2] + (None,)))
+                return value
+            parts.append(f"_constant({data._ref()})")
+            return _constant(data._v)
+        parts.append(f"_constant({rec.const(data)})")
+        return _constant(data)
+    if isinstance(value, Traced):
+        parts.append(value._ref())
+        return value._v
+    if isinstance(value, (numbers.Number, str, type(None), np.ndarray, np.generic)):
+        parts.append(rec.expr(value) if not isinstance(value, np.ndarray) else rec.const(value))
+        return value
+    rec.fail(f"fn returned a {type(value).__name__}; compile returns numbers, arrays, "
+             "tensors and tuples/lists/dicts of them")
+
+
+def _readable(source, rec):
+    """The program's source with a header naming the constants it refers to."""
+    header = ["# ag.compile: the replayed program (forward, then backward)"]
+    for name in sorted(n for n in rec.ns if n.startswith("_") and n[1:2] in "ctfd"):
+        value = rec.ns[name]
+        if isinstance(value, Tensor):
+            header.append(f"# {name}: Tensor{value.shape} {value.dtype}")
+        elif isinstance(value, np.ndarray):
+            header.append(f"# {name}: constant array {value.shape} {value.dtype}")
+        else:
+            header.append(f"# {name}: {value!r:.60}")
+    return "\n".join(header) + "\n" + source
+
+
+def compile(fn):
+    """Trace ``fn`` once per signature, replay it as one flat NumPy program.
+
+    ``fn`` may build a loss, call ``.backward()`` or use ``ag.grad``/``ag.value_and_grad``,
+    and read parameters held in closures or modules. The first call with a signature
+    (argument structure, shapes, dtypes, Python numbers, grad mode; requires_grad and
+    .grad-is-None of the tensors read) runs ``fn`` for real while recording its NumPy
+    calls; later calls replay them, reading the current ``.data`` and ``.grad`` and writing
+    ``.grad`` as eager does. Python values read from tensors become guards; what cannot be
+    traced runs eagerly with a ``CompileWarning`` (see the module docstring).
+    Tensors in the result come back as constants (no graph).
+
+    >>> import autograd as ag
+    >>> from autograd.compiler import compile
+    >>> w = ag.tensor([1.0, 2.0], requires_grad=True)
+    >>> @compile
+    ... def step(x):
+    ...     loss = (x * w).sum()
+    ...     loss.backward()
+    ...     return loss
+    >>> float(step(ag.tensor([3.0, 4.0])).data), w.grad
+    (11.0, array([3., 4.]))
+    >>> float(step(ag.tensor([1.0, 1.0])).data), w.grad   # replayed; .grad accumulates
+    (3.0, array([4., 5.]))
+    >>> "np.multiply" in step.code
+    True
+    """
+    if not callable(fn):
+        raise TypeError(f"compile expects a function, got {type(fn).__name__}")
+    return Compiled(fn)

@@ -1,0 +1,463 @@
+"""ag.compile: compiled == eager (loss and every .grad), guards, fallbacks, refusals."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, HealthCheck
+
+import autograd as ag
+from autograd.compiler import CompileWarning, compile
+
+RTOL = 1e-12
+
+
+def twin(build):
+    """Two independent copies of what ``build()`` returns (same seed)."""
+    ag.manual_seed(0)
+    first = build()
+    ag.manual_seed(0)
+    second = build()
+    return first, second
+
+
+def assert_same(a, b, rtol=RTOL):
+    a = a.data if isinstance(a, ag.Tensor) else a
+    b = b.data if isinstance(b, ag.Tensor) else b
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=1e-14)
+
+
+def assert_grads(params_a, params_b, rtol=RTOL):
+    for p, q in zip(params_a, params_b):
+        assert (p.grad is None) == (q.grad is None)
+        if p.grad is not None:
+            assert p.grad.dtype == q.grad.dtype and np.shape(p.grad) == np.shape(q.grad)
+            assert_same(p.grad, q.grad, rtol)
+
+
+def digits():
+    rng = np.random.default_rng(1)
+    return rng.standard_normal((64, 64)), rng.integers(0, 10, 64)
+
+
+def test_digits_mlp_adam_matches_eager():
+    def build():
+        model = ag.nn.Sequential(ag.nn.Linear(64, 32), ag.nn.ReLU(), ag.nn.Linear(32, 10))
+        return model, ag.optim.Adam(model.parameters(), lr=1e-2)
+
+    (m1, o1), (m2, o2) = twin(build)
+    X, y = digits()
+
+    def step_for(model, opt):
+        def step(xb, yb):
+            opt.zero_grad()
+            loss = ag.cross_entropy(model(ag.tensor(xb)), yb)
+            loss.backward()
+            return loss
+        return step
+
+    eager, compiled = step_for(m1, o1), compile(step_for(m2, o2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompileWarning)
+        for i in range(6):
+            xb, yb = X[8 * i: 8 * i + 32], y[8 * i: 8 * i + 32]
+            assert_same(eager(xb, yb), compiled(xb, yb))
+            assert_grads(m1.parameters(), m2.parameters())
+            o1.step()
+            o2.step()
+    assert compiled.stats["replayed"] >= 3
+    assert "np.matmul" in compiled.code and "np.exp" in compiled.code
+
+
+def test_float32_mlp_and_changed_batch_size_records_again():
+    def build():
+        return [ag.tensor(ag.randn(8, 5).data.astype(np.float32), requires_grad=True),
+                ag.tensor(np.zeros(5, np.float32), requires_grad=True)]
+
+    p1, p2 = twin(build)
+    rng = np.random.default_rng(2)
+
+    def step_for(params):
+        w, b = params
+
+        def step(x):
+            for p in params:
+                p.grad = None
+            loss = ((ag.tensor(x) @ w + b).tanh() ** 2).mean()
+            loss.backward()
+            return loss
+        return step
+
+    eager, compiled = step_for(p1), compile(step_for(p2))
+    for batch in (4, 4, 4, 7, 7, 4):
+        x = rng.standard_normal((batch, 8)).astype(np.float32)
+        assert_same(eager(x), compiled(x), 1e-6)
+        assert_grads(p1, p2, 1e-6)
+        assert p2[0].grad.dtype == np.float32
+        for p, q in zip(p1, p2):
+            p.data = p.data - 0.1 * p.grad
+            q.data = q.data - 0.1 * q.grad
+    # (first call, then the grads-not-None state once per shape: 4, 7)
+    assert compiled.stats["recorded"] >= 3 and compiled.stats["replayed"] >= 2
+
+
+def test_broadcasting_indexing_where_reductions():
+    def build():
+        return [ag.tensor(ag.randn(4, 3).data, requires_grad=True),
+                ag.tensor(ag.randn(3).data, requires_grad=True)]
+
+    p1, p2 = twin(build)
+    idx = np.array([0, 2, 2, 3])
+
+    def step_for(params):
+        a, b = params
+
+        def step(x):
+            h = a * x[:, None] + b                      # broadcasting
+            h = ag.where(h > 0, h, 0.1 * h)             # where on a comparison
+            picked = h[idx, 1:]                         # fancy + slice indexing, repeats
+            loss = picked.max(axis=0).sum() + (h ** 2).mean(axis=1).prod() + h.T[1].sum()
+            loss.backward()                             # accumulates: no zero_grad
+            return loss, h
+        return step
+
+    eager, compiled = step_for(p1), compile(step_for(p2))
+    rng = np.random.default_rng(3)
+    for i in range(5):
+        x = rng.standard_normal(4)
+        (l1, h1), (l2, h2) = eager(x), compiled(x)
+        assert_same(l1, l2)
+        assert_same(h1, h2)
+        assert_grads(p1, p2)
+        for p, q in zip(p1, p2):
+            p.data -= 0.01 * p.grad                     # in place, between calls
+            q.data -= 0.01 * q.grad
+    assert compiled.stats["replayed"] >= 3
+
+
+def test_value_and_grad_of_several_arguments():
+    def f(w, b, x):
+        return (ag.tanh(x @ w + b) ** 2).sum()
+
+    vg = ag.value_and_grad(f, argnum=(0, 1))
+    compiled = compile(vg)
+    rng = np.random.default_rng(4)
+    w, b = rng.standard_normal((3, 2)), rng.standard_normal(2)
+    for i in range(4):
+        x = rng.standard_normal((5, 3))
+        (v1, (gw1, gb1)), (v2, (gw2, gb2)) = vg(w, b, x), compiled(w, b, x)
+        assert_same(v1, v2)
+        assert_same(gw1, gw2)
+        assert_same(gb1, gb2)
+        w, b = w - 0.1 * np.asarray(gw1), b - 0.1 * np.asarray(gb1)
+    assert compiled.stats["replayed"] >= 2
+
+
+def test_grads_accumulate_across_calls_and_fresh_after_zero_grad():
+    w1, w2 = twin(lambda: ag.tensor([1.0, -2.0, 3.0], requires_grad=True))
+
+    def step_for(w):
+        def step(x):
+            loss = (w * x).sum() ** 2
+            loss.backward()
+            return loss
+        return step
+
+    eager, compiled = step_for(w1), compile(step_for(w2))
+    x = np.array([0.5, 1.5, -1.0])
+    for i in range(3):
+        assert_same(eager(x), compiled(x))
+        assert_same(w1.grad, w2.grad)
+    before = w2.grad
+    w1.grad = w2.grad = None                               # fresh after zero_grad
+    assert_same(eager(x), compiled(x))
+    assert_same(w1.grad, w2.grad)
+    assert w2.grad is not before
+    assert_same(eager(x), compiled(x))
+    assert_same(w1.grad, w2.grad)
+    # the .grad handed out is never a buffer the next replay writes into
+    kept = w2.grad.copy()
+    held = w2.grad
+    compiled(x)
+    np.testing.assert_array_equal(held, kept)
+
+
+def test_data_dependent_branch_is_a_guard():
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+
+    def step(x):
+        w.grad = None
+        y = (w * x).sum()
+        if y > 0:                       # bool() of a traced value: a guard
+            loss = y * 2
+        else:
+            loss = -y
+        loss.backward()
+        return loss
+
+    compiled = compile(step)
+    for x, want_grad in [([1.0, 1.0], [2.0, 2.0]), ([1.0, 1.0], [2.0, 2.0]),
+                         ([-1.0, -1.0], [1.0, 1.0]), ([2.0, 0.0], [4.0, 0.0])]:
+        loss = compiled(np.array(x))
+        np.testing.assert_allclose(w.grad, want_grad)
+        assert float(loss.data) == float(step(np.array(x)).data)
+    assert compiled.stats["guard_misses"] >= 1
+    assert "raise _GuardFailure" in compiled.code
+
+
+def test_float_of_traced_value_is_guarded():
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+
+    def step(x):
+        w.grad = None
+        scale = float((w * x).sum().data)   # a Python number read from a traced value
+        loss = (w * scale).sum()
+        loss.backward()
+        return loss
+
+    compiled = compile(step)
+    for x in ([1.0, 1.0], [1.0, 1.0], [3.0, 1.0]):
+        loss = compiled(np.array(x))
+        s = float(np.dot(w.data, x))
+        np.testing.assert_allclose(w.grad, [s, s])
+        np.testing.assert_allclose(float(loss.data), s * 3.0)
+
+
+def test_value_escaping_the_trace_falls_back_with_a_warning():
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+    sink = np.zeros(2)
+
+    def step(x):
+        w.grad = None
+        y = w * x
+        sink[:] = y.data          # a traced value copied into a plain array by NumPy
+        loss = (y * ag.tensor(sink)).sum()
+        loss.backward()
+        return loss
+
+    compiled = compile(step)
+    with pytest.warns(CompileWarning, match="plain NumPy array"):
+        compiled(np.array([1.0, 1.0]))
+    loss = compiled(np.array([2.0, 3.0]))           # eager from now on: fresh values
+    np.testing.assert_allclose(float(loss.data), 4.0 + 36.0)
+    np.testing.assert_allclose(w.grad, [2.0 * 2, 3.0 * 6])  # sink is a constant copy
+    assert w.grad is not None and compiled.stats["eager"] >= 1
+
+
+def test_optimizer_step_inside_fn_is_refused():
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+    opt = ag.optim.SGD([w], lr=0.1)
+
+    def step(x):
+        opt.zero_grad()
+        loss = (w * x).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    compiled = compile(step)
+    with pytest.warns(CompileWarning, match=r"\.data"):
+        compiled(np.array([1.0, 1.0]))
+    np.testing.assert_allclose(w.data, [0.9, 1.9])   # one step, not two
+    compiled(np.array([1.0, 1.0]))
+    np.testing.assert_allclose(w.data, [0.8, 1.8])
+
+
+def test_global_numpy_random_is_refused_and_generator_draws_are_redrawn():
+    w = ag.tensor(np.ones(200), requires_grad=True)
+
+    def legacy():
+        w.grad = None
+        (w * np.random.random(200)).sum().backward()
+
+    with pytest.warns(CompileWarning, match="np.random"):
+        compile(legacy)()
+
+    def dropout_step():
+        w.grad = None
+        loss = ag.nn.functional.dropout(w, 0.5, training=True).sum()
+        loss.backward()
+        return loss
+
+    compiled = compile(dropout_step)
+    ag.manual_seed(5)
+    eager_grads = []
+    for i in range(3):
+        dropout_step()
+        eager_grads.append(w.grad.copy())
+    ag.manual_seed(5)
+    for i in range(3):
+        compiled()
+        np.testing.assert_array_equal(w.grad, eager_grads[i])   # same draws as eager
+    assert not np.array_equal(eager_grads[1], eager_grads[2])
+    assert compiled.stats["replayed"] >= 1 and "generator()" in compiled.code
+
+
+def test_exception_during_recording_leaves_nothing_behind():
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+    w.grad = np.array([5.0, 5.0])
+    data = w.data
+
+    def step(x, fail):
+        loss = (w * x).sum()
+        loss.backward()
+        if fail:
+            raise ValueError("boom")
+        return loss
+
+    compiled = compile(step)
+    with ag.no_grad():
+        pass
+    with pytest.raises(ValueError, match="boom"):
+        compiled(np.array([1.0, 1.0]), True)
+    assert ag.is_grad_enabled()
+    assert w.data is data and type(w.data) is np.ndarray
+    np.testing.assert_array_equal(w.grad, [5.0, 5.0])
+    assert type(w.grad) is np.ndarray
+    from autograd import compiler
+    assert all(getattr(np, name) is f for name, f in compiler._originals.items())
+    assert compiled._last is None
+    compiled(np.array([1.0, 1.0]), False)
+    np.testing.assert_array_equal(w.grad, [6.0, 6.0])
+
+
+def test_exception_under_no_grad_keeps_grad_mode():
+    def step(x):
+        with ag.no_grad():
+            raise KeyError("inside")
+
+    compiled = compile(step)
+    with pytest.raises(KeyError):
+        compiled(np.ones(2))
+    assert ag.is_grad_enabled()
+
+
+def test_second_order_through_nested_grad():
+    def f(x):
+        return (x ** 3).sum() + (x[0] * x[1]) ** 2
+
+    d2 = ag.grad(lambda x: (ag.grad(f)(x) ** 2).sum())
+    compiled = compile(d2)
+    rng = np.random.default_rng(6)
+    for i in range(3):
+        x = rng.standard_normal(3)
+        assert_same(d2(x), compiled(x))
+    assert compiled.stats["replayed"] >= 1
+
+
+def test_create_graph_grad_is_refused():
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+
+    def step():
+        w.grad = None
+        (w ** 3).sum().backward(create_graph=True)
+        return w.grad
+
+    with pytest.warns(CompileWarning, match="create_graph"):
+        compile(step)()
+    assert isinstance(w.grad, ag.Tensor)
+
+
+def test_changed_requires_grad_records_again():
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+    v = ag.tensor([3.0, 4.0], requires_grad=True)
+
+    def step():
+        for p in (w, v):
+            p.grad = None
+        loss = (w * v).sum()
+        loss.backward()
+        return loss
+
+    compiled = compile(step)
+    compiled()
+    compiled()
+    v.requires_grad_(False)
+    compiled()
+    assert v.grad is None
+    np.testing.assert_allclose(w.grad, [3.0, 4.0])
+    v.requires_grad_(True)
+    compiled()
+    np.testing.assert_allclose(v.grad, [1.0, 2.0])
+
+
+def test_code_is_valid_python_with_the_expected_calls():
+    x = ag.tensor(np.arange(4.0), requires_grad=True)
+
+    def step():
+        x.grad = None
+        loss = (ag.exp(x) * 2 + 1).sum()
+        loss.backward()
+        return loss
+
+    compiled = compile(step)
+    with pytest.raises(RuntimeError, match="call the compiled function"):
+        compiled.code
+    compiled()
+    code = compiled.code
+    __builtins__  # noqa: B018
+    compile_source = __import__("builtins").compile
+    compile_source(code, "<code>", "exec")
+    for call in ("np.exp", "np.multiply", "np.add", "._data", "._grad ="):
+        assert call in code
+    lines = [line for line in code.splitlines() if line.startswith("    v")]
+    assert len(lines) >= 5
+
+
+def test_outputs_are_fresh_arrays():
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+
+    def step():
+        w.grad = None
+        y = w * 3
+        y.sum().backward()
+        return y
+
+    compiled = compile(step)
+    first = compiled()
+    kept = first.data.copy()
+    w.data = np.array([5.0, 5.0])
+    second = compiled()
+    np.testing.assert_array_equal(first.data, kept)
+    np.testing.assert_array_equal(second.data, [15.0, 15.0])
+
+
+# -- random programs: compiled == eager ------------------------------------------------
+
+from tests import test_random_programs as trp  # noqa: E402
+
+
+@settings(deadline=None, suppress_health_check=list(HealthCheck))
+@given(trp.programs("smooth"))
+def test_random_programs_compiled_equal_eager(program):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        (t1, _), (t2, _) = program.leaves(np.float64), program.leaves(np.float64)
+
+        def step_for(tensors):
+            def step():
+                loss = program.loss(program.run(list(tensors), np.float64), np.float64)
+                loss.backward()
+                return loss
+            return step
+
+        eager, compiled = step_for(t1), compile(step_for(t2))
+        for i in range(3):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", CompileWarning)
+                l2 = compiled()
+            l1 = eager()
+            np.testing.assert_allclose(np.asarray(l1.data), np.asarray(l2.data), rtol=1e-10,
+                                       atol=1e-12, equal_nan=True)
+            for a, b in zip(t1, t2):
+                assert (a.grad is None) == (b.grad is None)
+                if a.grad is not None:
+                    np.testing.assert_allclose(a.grad, b.grad, rtol=1e-10, atol=1e-12,
+                                               equal_nan=True)
+            for a, b in zip(t1, t2):
+                a.data = a.data * 0.97 + 0.01
+                b.data = b.data * 0.97 + 0.01
+        assert compiled.stats["replayed"] >= 1
