@@ -48,7 +48,16 @@ _mode = _GradMode()
 
 
 def is_grad_enabled() -> bool:
-    """True when operations on tensors that require grad are being recorded."""
+    """True when operations on tensors that require grad are being recorded (per thread;
+    on at start, off inside ``no_grad``).
+
+    >>> import autograd as ag
+    >>> ag.is_grad_enabled()
+    True
+    >>> with ag.no_grad():
+    ...     ag.is_grad_enabled()
+    False
+    """
     return _mode.enabled
 
 
@@ -116,13 +125,40 @@ class _SetGradMode:
 
 
 class no_grad(_SetGradMode):
-    """Turn recording off in this thread: ``with ag.no_grad(): ...`` or ``@ag.no_grad()``."""
+    """Turn recording off in this thread: ``with ag.no_grad(): ...``, ``@ag.no_grad()`` or
+    ``@ag.no_grad``. Results computed inside do not require grad and hold no graph (for
+    evaluation, or for updating parameters by hand); the previous mode comes back on exit.
+
+    >>> import autograd as ag
+    >>> x = ag.tensor([1.0, 2.0], requires_grad=True)
+    >>> with ag.no_grad():
+    ...     y = x * 2
+    >>> y.requires_grad
+    False
+    >>> @ag.no_grad
+    ... def predict(t):
+    ...     return t * 3
+    >>> predict(x).requires_grad
+    False
+    """
 
     _value = False
 
 
 class enable_grad(_SetGradMode):
-    """Turn recording back on in this thread (inside ``no_grad``, for instance)."""
+    """Turn recording back on in this thread (inside ``no_grad``, for instance): a context
+    manager or a decorator, like ``no_grad``.
+
+    >>> import autograd as ag
+    >>> x = ag.tensor([1.0, 2.0], requires_grad=True)
+    >>> with ag.no_grad():
+    ...     with ag.enable_grad():
+    ...         y = x * 2
+    ...     ag.is_grad_enabled()
+    False
+    >>> y.requires_grad
+    True
+    """
 
     _value = True
 
