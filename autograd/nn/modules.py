@@ -420,21 +420,39 @@ class Linear(Module):
 
 
 class ReLU(Module):
-    """max(x, 0) elementwise; any shape."""
+    """max(x, 0) elementwise: any shape in, the same shape out (gradient 0 at x = 0, as
+    PyTorch).
+
+    >>> import autograd as ag
+    >>> ag.nn.ReLU()(ag.tensor([-2.0, 0.0, 1.0]))
+    Tensor([0., 0., 1.], dtype=float64)
+    >>> ag.nn.ReLU()(ag.zeros((2, 3, 4))).shape
+    (2, 3, 4)
+    """
 
     def forward(self, x):
         return primitives.relu(x)
 
 
 class Tanh(Module):
-    """tanh(x) elementwise; any shape."""
+    """tanh(x) elementwise: any shape in, the same shape out.
+
+    >>> import autograd as ag
+    >>> ag.nn.Tanh()(ag.tensor([-2.0, 0.0, 1.0])).round(4)
+    Tensor([-0.964 ,  0.    ,  0.7616], dtype=float64)
+    """
 
     def forward(self, x):
         return primitives.tanh(x)
 
 
 class Sigmoid(Module):
-    """1 / (1 + exp(-x)) elementwise; any shape."""
+    """1 / (1 + exp(-x)) elementwise: any shape in, the same shape out.
+
+    >>> import autograd as ag
+    >>> ag.nn.Sigmoid()(ag.tensor([-2.0, 0.0, 1.0])).round(4)
+    Tensor([0.1192, 0.5   , 0.7311], dtype=float64)
+    """
 
     def forward(self, x):
         return primitives.sigmoid(x)
@@ -755,7 +773,15 @@ class Dropout(Module):
 
 
 class GELU(Module):
-    """``F.gelu``: x Phi(x), exact (erf) or ``approximate="tanh"``."""
+    """``F.gelu``: x Phi(x) elementwise (Phi the standard normal CDF), exact (erf) or
+    ``approximate="tanh"``; any shape in, the same shape out.
+
+    >>> import autograd as ag
+    >>> ag.nn.GELU()(ag.tensor([-2.0, 0.0, 1.0])).round(4)
+    Tensor([-0.0455,  0.    ,  0.8413], dtype=float64)
+    >>> ag.nn.GELU(approximate="tanh")(ag.tensor([-2.0, 0.0, 1.0])).round(4)
+    Tensor([-0.0454,  0.    ,  0.8412], dtype=float64)
+    """
 
     def __init__(self, approximate="none"):
         if approximate not in ("none", "tanh"):
@@ -770,14 +796,25 @@ class GELU(Module):
 
 
 class SiLU(Module):
-    """``F.silu``: x sigmoid(x)."""
+    """``F.silu``: x sigmoid(x) elementwise; any shape in, the same shape out.
+
+    >>> import autograd as ag
+    >>> ag.nn.SiLU()(ag.tensor([-2.0, 0.0, 1.0])).round(4)
+    Tensor([-0.2384,  0.    ,  0.7311], dtype=float64)
+    """
 
     def forward(self, x):
         return F.silu(_as_input(x))
 
 
 class LeakyReLU(Module):
-    """``F.leaky_relu``: x where x > 0, else negative_slope x."""
+    """``F.leaky_relu``: x where x > 0, else negative_slope x; any shape in, the same
+    shape out (``inplace`` is accepted and ignored).
+
+    >>> import autograd as ag
+    >>> ag.nn.LeakyReLU(0.1)(ag.tensor([-2.0, 0.0, 1.0])).round(4)
+    Tensor([-0.2,  0. ,  1. ], dtype=float64)
+    """
 
     def __init__(self, negative_slope=0.01, inplace=False):
         self.negative_slope = float(negative_slope)
@@ -790,7 +827,13 @@ class LeakyReLU(Module):
 
 
 class ELU(Module):
-    """``F.elu``: x where x > 0, else alpha (e^x - 1)."""
+    """``F.elu``: x where x > 0, else alpha (e^x - 1); any shape in, the same shape out
+    (``inplace`` is accepted and ignored).
+
+    >>> import autograd as ag
+    >>> ag.nn.ELU()(ag.tensor([-2.0, 0.0, 1.0])).round(4)
+    Tensor([-0.8647,  0.    ,  1.    ], dtype=float64)
+    """
 
     def __init__(self, alpha=1.0, inplace=False):
         self.alpha = float(alpha)
@@ -803,7 +846,13 @@ class ELU(Module):
 
 
 class Softplus(Module):
-    """``F.softplus``: log(1 + e^(beta x)) / beta, x where beta x > threshold."""
+    """``F.softplus``: log(1 + e^(beta x)) / beta, x where beta x > threshold; any shape
+    in, the same shape out.
+
+    >>> import autograd as ag
+    >>> ag.nn.Softplus()(ag.tensor([-2.0, 0.0, 1.0])).round(4)
+    Tensor([0.1269, 0.6931, 1.3133], dtype=float64)
+    """
 
     def __init__(self, beta=1.0, threshold=20.0):
         self.beta, self.threshold = float(beta), float(threshold)
@@ -844,7 +893,13 @@ class Flatten(Module):
 
 
 class Identity(Module):
-    """Returns its input unchanged (arguments to the constructor are ignored, as in PyTorch)."""
+    """Returns its input unchanged (arguments to the constructor are ignored, as in PyTorch).
+
+    >>> import autograd as ag
+    >>> x = ag.zeros((2, 3))
+    >>> ag.nn.Identity(54, unused="yes")(x) is x
+    True
+    """
 
     def __init__(self, *args, **kwargs):
         pass
