@@ -102,34 +102,79 @@ def uniform_(tensor, a=0.0, b=1.0):
 
 
 def normal_(tensor, mean=0.0, std=1.0):
-    """Fill with samples from N(mean, std^2)."""
+    """Fill with samples from N(mean, std^2); any shape, filled in place and returned.
+
+    >>> import autograd as ag
+    >>> from autograd.nn import init
+    >>> _ = ag.manual_seed(0)
+    >>> w = init.normal_(ag.zeros(10000), mean=2.0, std=0.5)
+    >>> round(float(w.data.mean()), 2), round(float(w.data.std()), 2)
+    (2.0, 0.5)
+    """
     return _fill(tensor, creation.generator().normal(mean, std, _shape(tensor)), "normal_")
 
 
 def constant_(tensor, val):
-    """Fill with ``val``."""
+    """Fill with ``val``; any shape, filled in place and returned.
+
+    >>> import autograd as ag
+    >>> from autograd.nn import init
+    >>> init.constant_(ag.zeros((2, 2)), 0.5)
+    Tensor([[0.5, 0.5],
+            [0.5, 0.5]], dtype=float64)
+    """
     return _fill(tensor, val, "constant_")
 
 
 def ones_(tensor):
-    """Fill with ones."""
+    """Fill with ones; a Tensor or a float ndarray, filled in place and returned.
+
+    >>> import numpy as np
+    >>> from autograd.nn import init
+    >>> init.ones_(np.zeros(3))
+    array([1., 1., 1.])
+    """
     return _fill(tensor, 1.0, "ones_")
 
 
 def zeros_(tensor):
-    """Fill with zeros."""
+    """Fill with zeros; the tensor keeps ``requires_grad``.
+
+    >>> import autograd as ag
+    >>> from autograd.nn import init
+    >>> init.zeros_(ag.ones(3, requires_grad=True))
+    Tensor([0., 0., 0.], dtype=float64, requires_grad=True)
+    """
     return _fill(tensor, 0.0, "zeros_")
 
 
 def xavier_uniform_(tensor, gain=1.0):
-    """Glorot uniform: U(-a, a) with a = gain sqrt(6 / (fan_in + fan_out))."""
+    """Glorot uniform: U(-a, a) with a = gain sqrt(6 / (fan_in + fan_out)); a weight of
+    shape ``(out, in, *kernel)``, at least 2-D.
+
+    >>> import autograd as ag, math
+    >>> from autograd.nn import init
+    >>> _ = ag.manual_seed(0)
+    >>> w = init.xavier_uniform_(ag.zeros((300, 200)))
+    >>> bool(abs(w.data).max() <= math.sqrt(6 / (200 + 300)))
+    True
+    """
     fan_in, fan_out = _calculate_fans(tensor, "xavier_uniform_")
     bound = math.sqrt(3.0) * gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return uniform_(tensor, -bound, bound)
 
 
 def xavier_normal_(tensor, gain=1.0):
-    """Glorot normal: N(0, std^2) with std = gain sqrt(2 / (fan_in + fan_out))."""
+    """Glorot normal: N(0, std^2) with std = gain sqrt(2 / (fan_in + fan_out)); a weight
+    of shape ``(out, in, *kernel)``, at least 2-D.
+
+    >>> import autograd as ag, math
+    >>> from autograd.nn import init
+    >>> _ = ag.manual_seed(0)
+    >>> w = init.xavier_normal_(ag.zeros((300, 200)))
+    >>> round(float(w.data.std()), 3), round(math.sqrt(2 / (200 + 300)), 3)
+    (0.063, 0.063)
+    """
     fan_in, fan_out = _calculate_fans(tensor, "xavier_normal_")
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)))
 
@@ -148,6 +193,14 @@ def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
     """He uniform: U(-bound, bound) with bound = gain sqrt(3 / fan), gain from
     ``calculate_gain(nonlinearity, a)``. ``a=sqrt(5)`` gives PyTorch's layer default,
     bound 1 / sqrt(fan_in). A tensor with no elements is left as it is (with a warning).
+    A weight of shape ``(out, in, *kernel)``, at least 2-D.
+
+    >>> import autograd as ag, math
+    >>> from autograd.nn import init
+    >>> _ = ag.manual_seed(0)
+    >>> w = init.kaiming_uniform_(ag.zeros((16, 8, 3, 3)), a=math.sqrt(5))
+    >>> bool(abs(w.data).max() <= 1 / math.sqrt(8 * 3 * 3))
+    True
     """
     std = _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_uniform_")
     if std is None:
@@ -159,7 +212,17 @@ def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
 
 
 def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
-    """He normal: N(0, std^2) with std = gain / sqrt(fan)."""
+    """He normal: N(0, std^2) with std = gain / sqrt(fan), gain from
+    ``calculate_gain(nonlinearity, a)``; a weight of shape ``(out, in, *kernel)``, at least
+    2-D. A tensor with no elements is left as it is (with a warning).
+
+    >>> import autograd as ag, math
+    >>> from autograd.nn import init
+    >>> _ = ag.manual_seed(0)
+    >>> w = init.kaiming_normal_(ag.zeros((256, 128)), nonlinearity="relu")
+    >>> round(float(w.data.std()), 3), round(math.sqrt(2 / 128), 3)
+    (0.125, 0.125)
+    """
     std = _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_normal_")
     if std is None:
         warnings.warn("kaiming_normal_: initializing a zero-element tensor is a no-op",
