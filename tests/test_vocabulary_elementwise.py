@@ -125,6 +125,82 @@ def test_erf_and_erfc_at_infinities_nan_and_in_float32():
         np.testing.assert_allclose(out.data, expected.astype(np.float32), rtol=1e-7, atol=1e-45)
 
 
+# Where the erf/erfc evaluation changes course: erf switches from its series to 1 - erfc at
+# |x| = 1 and is +-1 from |x| = 6 (to round-off from 5.93); erfc clamps |x| at 28 (it
+# underflows before 27.3) and goes subnormal past 26.55.
+ERF_SWITCHES = [1.0, 5.93, 6.0, 26.55, 27.3, 28.0]
+
+
+def _either_side(points):
+    near = [[np.nextafter(b, 0), b, np.nextafter(b, np.inf), b * (1 - 1e-9), b * (1 + 1e-9)]
+            for b in points]
+    values = np.array(near).ravel()
+    return np.concatenate([values, -values])
+
+
+def test_erf_and_erfc_either_side_of_where_they_change_formula():
+    x = _either_side(ERF_SWITCHES)
+    expected = np.array([math.erf(v) for v in x])
+    assert _relative_error(ag.erf(x).data, expected) < 2e-15
+    expected = np.array([math.erfc(v) for v in x])
+    got = ag.erfc(x).data
+    normal = expected > 1e-300
+    assert _relative_error(got[normal], expected[normal]) < 5e-15
+    assert np.all(np.abs(got[~normal] - expected[~normal]) < 1e-305)   # subnormal or 0
+    assert np.all(got[x >= 27.3] == 0) and np.all(got[x < 0] > 1)
+
+
+def test_erf_keeps_the_sign_of_zero_and_subnormal_arguments():
+    for dtype in (np.float64, np.float32):
+        zeros = np.array([0.0, -0.0], dtype)
+        out = ag.erf(zeros).data
+        assert out.dtype == dtype and np.all(out == 0)
+        np.testing.assert_array_equal(np.signbit(out), [False, True])
+        np.testing.assert_array_equal(ag.erfc(zeros).data, [1, 1])
+    tiny = np.array([5e-324, -5e-324, 1e-320, 1e-310, -2.2250738585072014e-308, 1e-300])
+    np.testing.assert_array_max_ulp(ag.erf(tiny).data, np.array([math.erf(v) for v in tiny]), 1)
+    np.testing.assert_array_equal(ag.erfc(tiny).data, 1.0)
+    tiny = np.array([1e-45, -1e-45, 3e-42, 1e-40, -1e-38], np.float32)
+    expected = np.array([math.erf(float(v)) for v in tiny]).astype(np.float32)
+    np.testing.assert_array_max_ulp(ag.erf(tiny).data, expected, 1)
+
+
+def test_erf_and_erfc_at_huge_arguments_without_overflow():
+    for dtype in (np.float64, np.float32):
+        huge = np.array([30.0, 1e4, 1e30, np.finfo(dtype).max, np.inf], dtype)
+        x = np.concatenate([huge, -huge])
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            erf, erfc = ag.erf(x).data, ag.erfc(x).data
+        np.testing.assert_array_equal(erf, np.sign(x))
+        np.testing.assert_array_equal(erfc, np.where(x > 0, 0.0, 2.0))
+        assert erf.dtype == erfc.dtype == dtype
+
+
+def test_erf_and_erfc_over_several_blocks_and_any_layout():
+    # erf/erfc run over blocks of _ERF_BLOCK elements: here one block of series points only,
+    # one past erf's range, one mixed with NaN and infinities, and a short last block.
+    from autograd import primitives
+
+    block = primitives._ERF_BLOCK
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.uniform(-0.99, 0.99, block), rng.uniform(6, 40, block),
+                        rng.standard_normal(block) * 5, [np.nan, np.inf, -np.inf],
+                        rng.uniform(-3, 3, 45)])
+    x = x * rng.choice([-1.0, 1.0], x.size)
+    before = x.copy()
+    for function, reference in ((ag.erf, math.erf), (ag.erfc, math.erfc)):
+        expected = np.array([reference(v) for v in x])
+        single = x.astype(np.float32)
+        expected_single = np.array([reference(float(v)) for v in single]).astype(np.float32)
+        for layout in (lambda v: v, lambda v: v.reshape(-1, 100).T):   # .T: not contiguous
+            got = function(layout(x)).data
+            np.testing.assert_allclose(got, layout(expected), rtol=5e-15, atol=1e-300)
+            got = function(layout(single)).data
+            assert got.dtype == np.float32
+            np.testing.assert_allclose(got, layout(expected_single), rtol=1e-7, atol=1e-45)
+    np.testing.assert_array_equal(x, before)     # the input is only read
+
+
 def test_erf_gradients_are_the_gaussian_to_any_order():
     x = np.array([-2.0, -0.3, 0.0, 0.7, 3.0])
     gauss = 2 / math.sqrt(math.pi) * np.exp(-x * x)

@@ -10,12 +10,16 @@ and paste the two printed tables into autograd/primitives.py. Two approximations
   highest first, for Horner's rule). Obtained by interpolating erf(x)/x at Chebyshev
   points of t in [0, 1], truncating the Chebyshev series where the tail is below
   ``TOLERANCE``, and re-expanding it in powers of t.
-* ``_ERFCX``: erfcx(a) = exp(a^2) erfc(a) for 0 <= a <= 28 as a polynomial in
-  u = (ALPHA a - BETA) / (a + K), the affine image onto [-1, 1] of y = (a - K) / (a + K)
-  (y runs over [-1, (28 - K) / (28 + K)]). The map squeezes [0, inf) into a bounded
-  interval, where erfcx is smooth enough that one polynomial of modest degree serves the
-  whole range (past 27.3 erfc underflows, so the caller clamps a to 28). Same recipe:
-  Chebyshev interpolation in u, truncation, re-expansion in powers of u.
+* ``_ERFCX``: (a + K) erfcx(a), with erfcx(a) = exp(a^2) erfc(a), for 0 <= a <= 28 as a
+  polynomial in u = (ALPHA a - BETA) / (a + K), the affine image onto [-1, 1] of
+  y = (a - K) / (a + K) (y runs over [-1, (28 - K) / (28 + K)]). The
+  map squeezes [0, inf) into a bounded interval, where erfcx is smooth enough that one
+  polynomial of modest degree serves the whole range (past 27.3 erfc underflows, so the
+  caller clamps a to 28); the factor a + K (which falls from 4 to ~0.65 over the range)
+  keeps the sum within a factor ~6 of its largest term, so Horner's rule loses no
+  digits. Same recipe: Chebyshev interpolation in u, truncation, re-expansion in powers
+  of u. The caller divides by a + K again. (Computing u as ALPHA - (ALPHA K + BETA) / (a + K)
+  would save an operation but doubles the worst error: the two terms cancel.)
 
 Both tables are then rounded to float64 and checked here by evaluating them in float64
 (Horner, exactly as primitives.py does) against mpmath on dense grids; the script prints
@@ -112,7 +116,7 @@ def _compose(monomials, scale, shift):
 
 
 def erfcx_map():
-    """(ALPHA, BETA): u = (ALPHA a - BETA) / (a + K) maps [0, TOP] onto [-1, 1]."""
+    """(ALPHA, BETA, ...): u = (ALPHA a - BETA) / (a + K) maps [0, TOP] onto [-1, 1]."""
     low, high = mp.mpf(-1), (mp.mpf(TOP) - K) / (TOP + K)
     centre, half = (low + high) / 2, (high - low) / 2
     # u = (y - centre) / half with y = (a - K) / (a + K)
@@ -152,14 +156,22 @@ def check(small, large, alpha, beta):
     return small_error, large_error
 
 
+def table_source(name, values, per_line=3):
+    """``name = (v0, v1, ...)`` as Python source, ``per_line`` values a line."""
+    indent = " " * (len(name) + 4)
+    lines = [", ".join(repr(v) for v in values[i:i + per_line])
+             for i in range(0, len(values), per_line)]
+    return f"{name} = (" + (",\n" + indent).join(lines) + ")"
+
+
 def main():
     alpha, beta, _, _ = erfcx_map()
     small, large = small_table(), erfcx_table()
     print(f"# erf(x) / x = sum c t^k, t = x^2, |x| < {SMALL_LIMIT}: degree {len(small) - 1}")
-    print("_ERF_SMALL = (" + ",\n              ".join(repr(c) for c in small) + ")")
-    print(f"# erfcx(a), 0 <= a <= {TOP}, in u = ({float(alpha)!r} a - {float(beta)!r}) / (a + {K}):"
-          f" degree {len(large) - 1}")
-    print("_ERFCX = (" + ",\n          ".join(repr(c) for c in large) + ")")
+    print(table_source("_ERF_SMALL", small))
+    print(f"# (a + {K}) erfcx(a), 0 <= a <= {TOP}, in u = ({float(alpha)!r} a - {float(beta)!r})"
+          f" / (a + {K}): degree {len(large) - 1}")
+    print(table_source("_ERFCX", large))
     small_error, large_error = check(small, large, float(alpha), float(beta))
     print(f"# float64 Horner vs mpmath, max relative error: erf small {small_error:.2e},"
           f" erfcx {large_error:.2e}")
