@@ -58,7 +58,19 @@ class LRScheduler:
 
     A subclass sets its own attributes, then calls ``super().__init__(optimizer, last_epoch)``
     (which performs the initial step), and returns the new rate of every group from
-    ``get_lr()`` (it reads ``self.last_epoch``, already advanced).
+    ``get_lr()`` (it reads ``self.last_epoch``, already advanced). Halving every epoch:
+
+    >>> import autograd as ag
+    >>> class Halving(ag.optim.lr_scheduler.LRScheduler):
+    ...     def get_lr(self):
+    ...         return [base * 0.5 ** self.last_epoch for base in self.base_lrs]
+    >>> opt = ag.optim.SGD([ag.tensor([1.0], requires_grad=True)], lr=1.0)
+    >>> schedule = Halving(opt)
+    >>> for _ in range(3):
+    ...     opt.step()
+    ...     schedule.step()
+    >>> schedule.last_epoch, schedule.get_last_lr(), opt.param_groups[0]["lr"]
+    (3, [0.125], 0.125)
     """
 
     def __init__(self, optimizer, last_epoch=-1):
