@@ -807,20 +807,22 @@ register(degrees, RAD2DEG_VJPS, numpy=np.degrees)
 # by tools/erf_coefficients.py (mpmath at 50 digits: Chebyshev interpolation, truncated
 # where the tail is below 1e-17 relative, re-expanded in powers for Horner's rule; rerun
 # it to regenerate them). Every element takes one of two fixed paths, no iteration:
-# - |x| < 1, erf only: erf x = x P(x^2), P of degree 11 fitted to erf(x)/x.
+# - |x| < 1.5, erf only: erf x = x P(x^2), P of degree 14 fitted to erf(x)/x.
 # - erfc(a), a = |x|, any a >= 0: erfc a = erfcx(a) e^(-a^2) with the scaled
 #   erfcx(a) = e^(a^2) erfc(a) = Q(u) / (a + 4), Q of degree 22 fitted to (a + 4) erfcx(a)
 #   in u = (9/7 a - 4) / (a + 4), which maps [0, 28] onto [-1, 1] (the bounded map lets
-#   one smooth polynomial serve the whole range; the factor a + 4 keeps Q within a factor
-#   ~6 of its terms, so Horner loses no digits). a is clamped to 28: erfc underflows to 0
-#   before 27.3, and the clamp turns inf into an ordinary point.
-# Then erfc(-a) = 2 - erfc(a), and erf = sign(x) (1 - erfc(a)) for |x| >= 1 (erfc <= 0.16
-# there: no cancellation). Round-off: ~1e-15 relative for erfc down to the subnormals,
-# ~3e-16 for erf; float32 goes through float64.
-_ERF_SMALL = (-7.798543850549947e-10, 1.3721520406351094e-08, -1.6208829856810202e-07,
-              1.6447471190594618e-06, -1.4924740785377576e-05, 0.00012055295112667001,
-              -0.0008548325982543225, 0.005223977607269946, -0.026866170643256995,
-              0.1128379167094513, -0.37612638903183543, 1.1283791670955126)
+#   one smooth polynomial serve the whole range; with the factor a + 4 the sum of the
+#   terms' sizes stays within 6x the value, so Horner's rule loses no digits). a is
+#   clamped to 28: erfc underflows to 0 before 27.3, and the clamp makes inf ordinary.
+# Then erfc(-a) = 2 - erfc(a), and erf = sign(x) (1 - erfc(a)) for 1.5 <= |x| < 6 (erfc
+# <= 0.034 there: no cancellation), +-1 beyond. Measured against mpmath: <= 7e-16 relative
+# for erfc (normal results; subnormal ones keep fewer digits), <= 3.6e-16 for erf;
+# float32 goes through float64.
+_ERF_SMALL = (1.5907780330074118e-13, -4.912993076014366e-12, 8.687894087309977e-11,
+              -1.2083887531700816e-09, 1.4765894302474111e-08, -1.635988393528526e-07,
+              1.6461490252933524e-06, -1.4925603250401504e-05, 0.00012055330462525657,
+              -0.0008548326930890609, 0.005223977623219386, -0.026866170644809437,
+              0.11283791670952684, -0.3761263890318368, 1.1283791670955126)
 _ERFCX = (4.6999445341307673e-11, -1.9002597582002033e-10, -7.039837521628276e-10,
           2.8955540765839326e-09, 6.677999435537763e-09, -3.2717079616219754e-08,
           -4.789154970520042e-08, 3.72983748323455e-07, 9.661337905887664e-08,
@@ -831,6 +833,7 @@ _ERFCX = (4.6999445341307673e-11, -1.9002597582002033e-10, -7.039837521628276e-1
           -1.048263418278384, 1.2312883822661311)
 _ERFCX_MAP = (1.2857142857142858, 4.0, 4.0)  # u = (alpha a - beta) / (a + k)
 _ERFCX_TOP = 28.0
+_ERF_SMALL_TOP = 1.5   # _ERF_SMALL serves |x| < 1.5
 # Blocks of this many elements: the few scratch arrays stay small and are reused block
 # after block, so a call allocates (and page-faults) little beyond its result.
 _ERF_BLOCK = 16384
@@ -879,45 +882,61 @@ def _erfc_of_magnitude_into(a, out, w, u):
     return out
 
 
-def _erfc_block(x, out, scratch):
-    """out = erfc(x) for a 1-d float64 block x; out may be of another float dtype."""
-    a, w, u, e, _, _, negative, _ = (b[:x.size] for b in scratch)
-    np.abs(x, out=a)
-    _erfc_of_magnitude_into(a, e, w, u)
-    # erfc(-a) = 2 - erfc(a), as e + (2 - 2e) where x < 0 or x is -0.0 (exact e elsewhere)
-    np.multiply(e, -2, out=w)
-    w += 2
-    w *= np.signbit(x, out=negative)
-    np.add(e, w, out=out)
-
-
-def _erf_block(x, out, scratch):
-    """out = erf(x) for a 1-d float64 block x; out may be of another float dtype."""
-    a, w, u, e, b, _, group, far = (v[:x.size] for v in scratch)
-    np.abs(x, out=a)
-    np.less(a, 1, out=group)
-    inside = np.flatnonzero(group)
-    if inside.size == x.size:   # erf is odd: x P(x^2) keeps the sign, and -0.0
-        np.multiply(x, x, out=u)
-        np.multiply(_horner_into(_ERF_SMALL, u, e), x, out=out)
-        return
-    np.copysign(1, x, out=out)   # erf is +-1 to round-off from |x| = 5.93 on
-    if inside.size:
+def _erf_block(which, x, out, scratch):
+    """One block of a 1-d float64 x (out may be of another float dtype). Writes erf
+    (which = 0) or erfc (which = 1) where the series serves -- erf: |x| < 1.5; erfc:
+    -1.5 < x < 0.5, as 1 - erf x (erfc > 0.47 there: no cancellation) -- and where the
+    value is flat (erf: +-1 for |x| >= 6; erfc: 2 for x <= -6). Returns the positions of
+    the rest (and of NaN), which go through erfc in _erf_rest."""
+    a, _, u, e, b, _, near, far = (v[:x.size] for v in scratch)
+    if which:
+        np.greater(x, -_ERF_SMALL_TOP, out=near)
+        np.logical_and(near, np.less(x, 0.5, out=far), out=near)
+        np.less_equal(x, -6, out=far)
+    else:
+        np.abs(x, out=a)
+        np.less(a, _ERF_SMALL_TOP, out=near)
+        np.greater_equal(a, 6, out=far)
+    inside = np.flatnonzero(near)
+    s = x if inside.size == x.size else np.take(x, inside, out=b[:inside.size])
+    if inside.size:   # erf is odd: x P(x^2) keeps the sign, and -0.0
         n = inside.size
-        s = np.take(x, inside, out=b[:n])
         np.multiply(s, s, out=u[:n])
         p = _horner_into(_ERF_SMALL, u[:n], e[:n])
         p *= s
+        if which:
+            np.subtract(1, p, out=p)
+        if n == x.size:
+            out[...] = p
+            return inside[:0]
+    if far.any():
+        if which:
+            out[...] = 2
+        else:
+            np.copysign(1, x, out=out)   # erf is +-1 to round-off from |x| = 5.93 on
+        np.logical_or(near, far, out=near)
+    if inside.size:
         out[inside] = p
-    np.logical_or(group, np.greater_equal(a, 6, out=far), out=group)
-    middle = np.flatnonzero(np.logical_not(group, out=group))   # and NaN, which stays NaN
-    if middle.size:
-        n = middle.size
-        big, sign = np.take(a, middle, out=b[:n]), np.take(x, middle, out=a[:n])
-        q = _erfc_of_magnitude_into(big, e[:n], w[:n], u[:n])
-        np.subtract(1, q, out=q)
-        np.copysign(q, sign, out=q)
-        out[middle] = q
+    return np.flatnonzero(np.logical_not(near, out=near))
+
+
+def _erf_rest(which, flat, out, positions, scratch):
+    """out[positions] = erf or erfc of flat[positions] from erfc(|x|), gathered from all
+    the blocks so that this longest evaluation runs on full blocks."""
+    for start in range(0, positions.size, _ERF_BLOCK):
+        where = positions[start:start + _ERF_BLOCK]
+        x = np.asarray(flat.take(where), dtype=np.float64)
+        a, w, u, e = (v[:x.size] for v in scratch[:4])
+        q = _erfc_of_magnitude_into(np.abs(x, out=a), e, w, u)
+        if which:   # erfc(-a) = 2 - erfc(a), as q + (2 - 2q) where x < 0 (q elsewhere)
+            np.multiply(q, -2, out=w)
+            w += 2
+            w *= np.signbit(x, out=scratch[6][:x.size])
+            q += w
+        else:       # erf = sign(x) (1 - erfc|x|), for 1.5 <= |x| < 6: no cancellation
+            np.subtract(1, q, out=q)
+            np.copysign(q, x, out=q)
+        out[where] = q
 
 
 def _erf_forward(which, data):
@@ -926,14 +945,16 @@ def _erf_forward(which, data):
     out = np.empty(flat.shape, dtype)
     size = builtins.min(flat.size, _ERF_BLOCK)
     scratch = [np.empty(size) for _ in range(6)] + [np.empty(size, bool) for _ in range(2)]
-    block = (_erf_block, _erfc_block)[which]
+    rest = []
     for start in range(0, flat.size, _ERF_BLOCK):
         x = flat[start:start + _ERF_BLOCK]
         if x.dtype != np.float64:   # float32 and the rest are computed in float64
             converted = scratch[5][:x.size]
             converted[...] = x
             x = converted
-        block(x, out[start:start + _ERF_BLOCK], scratch)
+        rest.append(_erf_block(which, x, out[start:start + _ERF_BLOCK], scratch) + start)
+    if rest:
+        _erf_rest(which, flat, out, np.concatenate(rest), scratch)
     return out.reshape(np.shape(data))
 
 

@@ -126,9 +126,9 @@ def test_erf_and_erfc_at_infinities_nan_and_in_float32():
 
 
 # Where the erf/erfc evaluation changes course: erf switches from its series to 1 - erfc at
-# |x| = 1 and is +-1 from |x| = 6 (to round-off from 5.93); erfc clamps |x| at 28 (it
+# |x| = 1.5 and is +-1 from |x| = 6 (to round-off from 5.93); erfc clamps |x| at 28 (it
 # underflows before 27.3) and goes subnormal past 26.55.
-ERF_SWITCHES = [1.0, 5.93, 6.0, 26.55, 27.3, 28.0]
+ERF_SWITCHES = [1.0, 1.5, 5.93, 6.0, 26.55, 27.3, 28.0]
 
 
 def _either_side(points):
@@ -183,7 +183,7 @@ def test_erf_and_erfc_over_several_blocks_and_any_layout():
 
     block = primitives._ERF_BLOCK
     rng = np.random.default_rng(3)
-    x = np.concatenate([rng.uniform(-0.99, 0.99, block), rng.uniform(6, 40, block),
+    x = np.concatenate([rng.uniform(-1.49, 1.49, block), rng.uniform(6, 40, block),
                         rng.standard_normal(block) * 5, [np.nan, np.inf, -np.inf],
                         rng.uniform(-3, 3, 45)])
     x = x * rng.choice([-1.0, 1.0], x.size)

@@ -6,9 +6,9 @@ A build-time tool (needs mpmath; autograd never imports it). Run
 
 and paste the two printed tables into autograd/primitives.py. Two approximations:
 
-* ``_ERF_SMALL``: erf(x) / x as a polynomial in t = x^2 for |x| < 1 (monomials in t,
+* ``_ERF_SMALL``: erf(x) / x as a polynomial in t = x^2 for |x| < 1.5 (monomials in t,
   highest first, for Horner's rule). Obtained by interpolating erf(x)/x at Chebyshev
-  points of t in [0, 1], truncating the Chebyshev series where the tail is below
+  points of t in [0, 2.25], truncating the Chebyshev series where the tail is below
   ``TOLERANCE``, and re-expanding it in powers of t.
 * ``_ERFCX``: (a + K) erfcx(a), with erfcx(a) = exp(a^2) erfc(a), for 0 <= a <= 28 as a
   polynomial in u = (ALPHA a - BETA) / (a + K), the affine image onto [-1, 1] of
@@ -32,7 +32,7 @@ import numpy as np
 mp.mp.dps = 50
 TOLERANCE = mp.mpf("1e-17")   # relative truncation error allowed in each table
 NODES = 100                   # Chebyshev interpolation points
-SMALL_LIMIT = 1               # the erf(x)/x table serves |x| < SMALL_LIMIT
+SMALL_LIMIT = 1.5                     # the erf(x)/x table serves |x| < SMALL_LIMIT
 TOP = 28                      # erfcx table serves 0 <= a <= TOP
 K = 4                         # the centre of the map y = (a - K) / (a + K)
 
