@@ -126,9 +126,10 @@ def test_erf_and_erfc_at_infinities_nan_and_in_float32():
 
 
 # Where the erf/erfc evaluation changes course: erf switches from its series to 1 - erfc at
-# |x| = 1.5 and is +-1 from |x| = 6 (to round-off from 5.93); erfc clamps |x| at 28 (it
-# underflows before 27.3) and goes subnormal past 26.55.
-ERF_SWITCHES = [1.0, 1.5, 5.93, 6.0, 26.55, 27.3, 28.0]
+# |x| = 1.5 and is +-1 from |x| = 6 (to round-off from 5.93); erfc is 1 - the series on
+# -1.5 < x < 0.5, 2 from x = -6, clamps |x| at 28 (it underflows before 27.3) and goes
+# subnormal past 26.55.
+ERF_SWITCHES = [0.5, 1.0, 1.5, 5.93, 6.0, 26.55, 27.3, 28.0]
 
 
 def _either_side(points):
