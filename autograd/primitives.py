@@ -166,7 +166,13 @@ register(add, ADD_VJPS, numpy=np.add, methods=("__add__", "__radd__"))  # b + a 
 
 
 def sub(a, b):
-    """a - b, elementwise with broadcasting."""
+    """a - b, elementwise with broadcasting.
+    Shapes broadcast: ``(2, 1)`` and ``(3,)`` give ``(2, 3)``.
+
+    >>> sub(Tensor([[1.0], [2.0]]), Tensor([0.5, 1.0, 1.5]))
+    Tensor([[ 0.5,  0. , -0.5],
+            [ 1.5,  1. ,  0.5]], dtype=float64)
+    """
     return _binary(operator.sub, a, b, SUB_VJPS, "sub")
 
 
@@ -175,7 +181,13 @@ register(sub, SUB_VJPS, numpy=np.subtract, methods="__sub__", reflected="__rsub_
 
 
 def mul(a, b):
-    """a * b, elementwise with broadcasting."""
+    """a * b, elementwise with broadcasting.
+    Shapes broadcast: ``(2, 1)`` and ``(3,)`` give ``(2, 3)``.
+
+    >>> mul(Tensor([[1.0], [2.0]]), Tensor([1.0, 2.0, 3.0]))
+    Tensor([[1., 2., 3.],
+            [2., 4., 6.]], dtype=float64)
+    """
     return _binary(operator.mul, a, b, MUL_VJPS, "mul")
 
 
@@ -185,7 +197,11 @@ register(mul, MUL_VJPS, numpy=np.multiply, methods=("__mul__", "__rmul__"))  # b
 
 
 def div(a, b):
-    """a / b, elementwise with broadcasting (true division: integers give floats)."""
+    """a / b, elementwise with broadcasting (true division: integers give floats).
+
+    >>> div(Tensor([1, 2, 3]), 2)
+    Tensor([0.5, 1. , 1.5], dtype=float64)
+    """
     return _binary(operator.truediv, a, b, DIV_VJPS, "div")
 
 
@@ -196,7 +212,13 @@ register(div, DIV_VJPS, numpy=np.true_divide, methods="__truediv__", reflected="
 
 def pow(a, b):
     """a ** b, elementwise with broadcasting. A Python number as exponent takes a shorter
-    path (one input on the tape, the exponent a constant)."""
+    path (one input on the tape, the exponent a constant).
+
+    >>> pow(Tensor([1.0, 2.0, 3.0]), 2)
+    Tensor([1., 4., 9.], dtype=float64)
+    >>> pow(2.0, Tensor([0.0, 0.5, 3.0])).round(4)
+    Tensor([1.    , 1.4142, 8.    ], dtype=float64)
+    """
     if type(b) in WEAK_NUMBERS and isinstance(a, Tensor):
         try:
             return record(a._data ** weak_number(b, a), (a,), power_vjps(b), "pow")
@@ -238,7 +260,17 @@ def _tie_share(g, a, b):
 
 
 def maximum(a, b):
-    """Elementwise maximum with broadcasting; on ties each input gets half the gradient."""
+    """Elementwise maximum with broadcasting; on ties each input gets half the gradient.
+
+    >>> import autograd as ag
+    >>> x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = maximum(x, 2.0)
+    >>> y
+    Tensor([2., 2., 3.], dtype=float64, requires_grad=True, op=maximum)
+    >>> y.sum().backward()
+    >>> x.grad
+    array([0. , 0.5, 1. ])
+    """
     return _binary(np.maximum, a, b, MAXIMUM_VJPS, "maximum")
 
 
@@ -248,7 +280,12 @@ register(maximum, MAXIMUM_VJPS, numpy=np.maximum, methods="maximum")
 
 
 def minimum(a, b):
-    """Elementwise minimum with broadcasting; on ties each input gets half the gradient."""
+    """Elementwise minimum with broadcasting; on ties each input gets half the gradient.
+
+    >>> minimum(Tensor([1.0, 2.0, 3.0]), Tensor([[2.0], [0.0]]))
+    Tensor([[1., 2., 2.],
+            [0., 0., 0.]], dtype=float64)
+    """
     return _binary(np.minimum, a, b, MINIMUM_VJPS, "minimum")
 
 
@@ -302,7 +339,11 @@ register(where, where_vjps, numpy=np.where)
 
 
 def logaddexp(a, b):
-    """log(e^a + e^b), elementwise with broadcasting, without overflow."""
+    """log(e^a + e^b), elementwise with broadcasting, without overflow.
+
+    >>> logaddexp(Tensor([0.0, 1000.0]), Tensor([0.0, 1000.0])).data.round(4).tolist()
+    [0.6931, 1000.6931]
+    """
     return _binary(np.logaddexp, a, b, LOGADDEXP_VJPS, "logaddexp")
 
 
@@ -312,7 +353,11 @@ register(logaddexp, LOGADDEXP_VJPS, numpy=np.logaddexp)
 
 
 def logaddexp2(a, b):
-    """log2(2^a + 2^b), elementwise with broadcasting, without overflow."""
+    """log2(2^a + 2^b), elementwise with broadcasting, without overflow.
+
+    >>> logaddexp2(Tensor([0.0, 1.0]), Tensor([0.0, 3.0])).round(4)
+    Tensor([1.    , 3.3219], dtype=float64)
+    """
     return _binary(np.logaddexp2, a, b, LOGADDEXP2_VJPS, "logaddexp2")
 
 
@@ -323,7 +368,11 @@ register(logaddexp2, LOGADDEXP2_VJPS, numpy=np.logaddexp2)
 
 def hypot(a, b):
     """sqrt(a^2 + b^2), elementwise with broadcasting, without overflow; the gradient at
-    (0, 0) is NaN (the function has a cone point there)."""
+    (0, 0) is NaN (the function has a cone point there).
+
+    >>> hypot(Tensor([3.0, 5.0, 3e300]), Tensor([4.0, 12.0, 4e300])).data.tolist()
+    [5.0, 13.0, 5e+300]
+    """
     return _binary(np.hypot, a, b, HYPOT_VJPS, "hypot")
 
 
@@ -334,7 +383,11 @@ register(hypot, HYPOT_VJPS, numpy=np.hypot)
 
 def arctan2(a, b):
     """The angle of the point (b, a) in (-pi, pi]: arctan(a / b) in the right quadrant,
-    elementwise with broadcasting (``a`` is y, ``b`` is x, as in NumPy)."""
+    elementwise with broadcasting (``a`` is y, ``b`` is x, as in NumPy).
+
+    >>> (arctan2(Tensor([1.0, 1.0, -1.0]), Tensor([1.0, -1.0, -1.0])) / np.pi).round(4)
+    Tensor([ 0.25,  0.75, -0.75], dtype=float64)
+    """
     return _binary(np.arctan2, a, b, ARCTAN2_VJPS, "arctan2")
 
 
@@ -353,7 +406,11 @@ def _nan_ignoring_share(g, a, b):
 
 def fmax(a, b):
     """Elementwise maximum ignoring NaN (a NaN loses to a number), with broadcasting; the
-    gradient goes to the chosen input, half to each on ties."""
+    gradient goes to the chosen input, half to each on ties.
+
+    >>> fmax(Tensor([1.0, np.nan, np.nan]), Tensor([2.0, 0.0, np.nan]))
+    Tensor([ 2.,  0., nan], dtype=float64)
+    """
     return _binary(np.fmax, a, b, FMAX_VJPS, "fmax")
 
 
@@ -363,7 +420,11 @@ register(fmax, FMAX_VJPS, numpy=np.fmax)
 
 
 def fmin(a, b):
-    """Elementwise minimum ignoring NaN, with broadcasting; gradient as ``fmax``."""
+    """Elementwise minimum ignoring NaN, with broadcasting; gradient as ``fmax``.
+
+    >>> fmin(Tensor([1.0, np.nan, np.nan]), Tensor([2.0, 0.0, np.nan]))
+    Tensor([ 1.,  0., nan], dtype=float64)
+    """
     return _binary(np.fmin, a, b, FMIN_VJPS, "fmin")
 
 
@@ -394,7 +455,11 @@ register(remainder, REMAINDER_VJPS, numpy=np.remainder, methods="__mod__", refle
 
 def fmod(a, b):
     """a mod b with the sign of a (C's fmod), with broadcasting: a - q b with q = trunc(a / b)
-    constant, so gradient 1 for a and -q for b."""
+    constant, so gradient 1 for a and -q for b.
+
+    >>> fmod(Tensor([5.0, -5.0]), 3.0)
+    Tensor([ 2., -2.], dtype=float64)
+    """
     return _binary(np.fmod, a, b, FMOD_VJPS, "fmod")
 
 
@@ -407,7 +472,11 @@ register(fmod, FMOD_VJPS, numpy=np.fmod)
 # ---------------------------------------------------------------------------
 
 def neg(x):
-    """-x, elementwise."""
+    """-x, elementwise. Any shape; the same shape out.
+
+    >>> neg(Tensor([1.0, -2.0]))
+    Tensor([-1.,  2.], dtype=float64)
+    """
     return _unary(np.negative, x, NEG_VJPS, "neg")
 
 
@@ -416,7 +485,12 @@ register(neg, NEG_VJPS, numpy=np.negative, methods="__neg__")
 
 
 def positive(x):
-    """+x: the tensor itself (``+x`` returns ``x``)."""
+    """+x: the tensor itself (``+x`` returns ``x``).
+
+    >>> x = Tensor([1.0, -2.0])
+    >>> positive(x) is x
+    True
+    """
     return as_tensor(x)
 
 
@@ -424,7 +498,8 @@ register(positive, kind="composed", numpy=np.positive, methods="__pos__")
 
 
 def exp(x):
-    """e ** x, elementwise.
+    """e ** x, elementwise. Any shape; the same shape out. The gradient is e ** x, the
+    output.
 
     >>> exp(Tensor([0.0, 1.0])).data.round(4)
     array([1.    , 2.7183])
@@ -437,7 +512,12 @@ register(exp, EXP_VJPS, numpy=np.exp, methods="exp")
 
 
 def log(x):
-    """Natural logarithm, elementwise (``-inf`` at 0, NaN below, as NumPy)."""
+    """Natural logarithm, elementwise (``-inf`` at 0, NaN below, as NumPy).
+    Any shape; the same shape out. The gradient is 1 / x.
+
+    >>> log(Tensor([1.0, np.e, 10.0])).round(4)
+    Tensor([0.    , 1.    , 2.3026], dtype=float64)
+    """
     return _unary(np.log, x, LOG_VJPS, "log")
 
 
@@ -446,7 +526,15 @@ register(log, LOG_VJPS, numpy=np.log, methods="log")
 
 
 def sqrt(x):
-    """Square root, elementwise; its gradient at 0 is inf, as in PyTorch."""
+    """Square root, elementwise; its gradient at 0 is inf, as in PyTorch.
+    Any shape; the same shape out.
+
+    >>> import autograd as ag
+    >>> with np.errstate(divide="ignore"):
+    ...     g = ag.elementwise_grad(sqrt)(Tensor([0.0, 4.0]))
+    >>> sqrt(Tensor([0.0, 4.0])), g
+    (Tensor([0., 2.], dtype=float64), Tensor([ inf, 0.25], dtype=float64))
+    """
     return _unary(np.sqrt, x, SQRT_VJPS, "sqrt")
 
 
@@ -455,7 +543,12 @@ register(sqrt, SQRT_VJPS, numpy=np.sqrt, methods="sqrt")
 
 
 def abs(x):
-    """Absolute value, elementwise; its gradient at 0 is 0."""
+    """Absolute value, elementwise; its gradient at 0 is 0. Any shape; the same shape out.
+
+    >>> import autograd as ag
+    >>> abs(Tensor([-2.0, 0.0, 3.0])), ag.elementwise_grad(abs)(Tensor([-2.0, 0.0, 3.0]))
+    (Tensor([2., 0., 3.], dtype=float64), Tensor([-1.,  0.,  1.], dtype=float64))
+    """
     return _unary(np.abs, x, ABS_VJPS, "abs")
 
 
@@ -468,7 +561,12 @@ register(abs, ABS_VJPS, numpy=np.absolute, methods=("abs", "__abs__"))
 
 
 def tanh(x):
-    """Hyperbolic tangent, elementwise."""
+    """Hyperbolic tangent, elementwise. Any shape; the same shape out.
+    The gradient is 1 - tanh(x)^2.
+
+    >>> tanh(Tensor([-1.0, 0.0, 2.0])).round(4)
+    Tensor([-0.7616,  0.    ,  0.964 ], dtype=float64)
+    """
     return _unary(np.tanh, x, TANH_VJPS, "tanh")
 
 
@@ -481,7 +579,12 @@ def _stable_sigmoid(x):
 
 
 def sigmoid(x):
-    """Logistic sigmoid 1 / (1 + e^-x), elementwise, finite for any x."""
+    """Logistic sigmoid 1 / (1 + e^-x), elementwise, finite for any x.
+    Any shape; the same shape out. The gradient is sigmoid(x) (1 - sigmoid(x)).
+
+    >>> sigmoid(Tensor([-1000.0, 0.0, 2.0])).round(4)
+    Tensor([0.    , 0.5   , 0.8808], dtype=float64)
+    """
     return _unary(_stable_sigmoid, x, SIGMOID_VJPS, "sigmoid")
 
 
@@ -494,7 +597,12 @@ def _relu_forward(x):
 
 
 def relu(x):
-    """max(x, 0), elementwise; its gradient at 0 is 0."""
+    """max(x, 0), elementwise; its gradient at 0 is 0. Any shape; the same shape out.
+
+    >>> import autograd as ag
+    >>> relu(Tensor([-1.0, 0.0, 2.0])), ag.elementwise_grad(relu)(Tensor([-1.0, 0.0, 2.0]))
+    (Tensor([0., 0., 2.], dtype=float64), Tensor([0., 0., 1.], dtype=float64))
+    """
     return _unary(_relu_forward, x, RELU_VJPS, "relu")
 
 
@@ -544,7 +652,13 @@ register(clip, clip_vjps, numpy=np.clip, methods="clip")
 
 def astype(x, dtype):
     """``x`` cast to ``dtype`` (float, int, uint or bool; the gradient is cast back). A tensor
-    that requires grad can only be cast to a floating dtype."""
+    that requires grad can only be cast to a floating dtype. Any shape; the same shape out.
+
+    >>> astype(Tensor([1.7, -2.2]), np.int64)
+    Tensor([ 1, -2], dtype=int64)
+    >>> astype(Tensor([1.0, 2.0], requires_grad=True), np.float32)
+    Tensor([1., 2.], dtype=float32, requires_grad=True, op=astype)
+    """
     x = as_tensor(x)
     dtype = numeric_dtype(dtype, "astype: dtype")
     if not x.requires_grad:
@@ -569,7 +683,7 @@ register(astype, astype_vjps, methods="astype")
 # ---------------------------------------------------------------------------
 
 def sin(x):
-    """Sine, elementwise (radians).
+    """Sine, elementwise (radians). Any shape; the same shape out. The gradient is cos(x).
 
     >>> sin(Tensor([0.0, np.pi / 2])).data.round(6)
     array([0., 1.])
@@ -582,7 +696,12 @@ register(sin, SIN_VJPS, numpy=np.sin)
 
 
 def cos(x):
-    """Cosine, elementwise (radians)."""
+    """Cosine, elementwise (radians). Any shape; the same shape out.
+    The gradient is -sin(x).
+
+    >>> cos(Tensor([0.0, np.pi / 3, np.pi])).round(4)
+    Tensor([ 1. ,  0.5, -1. ], dtype=float64)
+    """
     return _unary(np.cos, x, COS_VJPS, "cos")
 
 
@@ -591,7 +710,12 @@ register(cos, COS_VJPS, numpy=np.cos)
 
 
 def tan(x):
-    """Tangent, elementwise (radians)."""
+    """Tangent, elementwise (radians). Any shape; the same shape out.
+    The gradient is 1 + tan(x)^2.
+
+    >>> tan(Tensor([0.0, np.pi / 4])).round(4)
+    Tensor([0., 1.], dtype=float64)
+    """
     return _unary(np.tan, x, TAN_VJPS, "tan")
 
 
@@ -600,7 +724,12 @@ register(tan, TAN_VJPS, numpy=np.tan)
 
 
 def arcsin(x):
-    """Inverse sine, elementwise: NaN outside [-1, 1]; infinite gradient at +-1."""
+    """Inverse sine, elementwise: NaN outside [-1, 1]; infinite gradient at +-1.
+    Any shape; the same shape out. The gradient is 1 / sqrt(1 - x^2).
+
+    >>> arcsin(Tensor([0.0, 0.5, 1.0])).round(4)
+    Tensor([0.    , 0.5236, 1.5708], dtype=float64)
+    """
     return _unary(np.arcsin, x, ARCSIN_VJPS, "arcsin")
 
 
@@ -609,7 +738,12 @@ register(arcsin, ARCSIN_VJPS, numpy=np.arcsin)
 
 
 def arccos(x):
-    """Inverse cosine, elementwise: NaN outside [-1, 1]; infinite gradient at +-1."""
+    """Inverse cosine, elementwise: NaN outside [-1, 1]; infinite gradient at +-1.
+    Any shape; the same shape out. The gradient is -1 / sqrt(1 - x^2).
+
+    >>> arccos(Tensor([1.0, 0.5, -1.0])).round(4)
+    Tensor([0.    , 1.0472, 3.1416], dtype=float64)
+    """
     return _unary(np.arccos, x, ARCCOS_VJPS, "arccos")
 
 
@@ -618,7 +752,12 @@ register(arccos, ARCCOS_VJPS, numpy=np.arccos)
 
 
 def arctan(x):
-    """Inverse tangent, elementwise."""
+    """Inverse tangent, elementwise. Any shape; the same shape out.
+    The gradient is 1 / (1 + x^2).
+
+    >>> arctan(Tensor([0.0, 1.0, np.inf])).round(4)
+    Tensor([0.    , 0.7854, 1.5708], dtype=float64)
+    """
     return _unary(np.arctan, x, ARCTAN_VJPS, "arctan")
 
 
@@ -627,7 +766,11 @@ register(arctan, ARCTAN_VJPS, numpy=np.arctan)
 
 
 def sinh(x):
-    """Hyperbolic sine, elementwise."""
+    """Hyperbolic sine, elementwise. Any shape; the same shape out. The gradient is cosh(x).
+
+    >>> sinh(Tensor([0.0, 1.0])).round(4)
+    Tensor([0.    , 1.1752], dtype=float64)
+    """
     return _unary(np.sinh, x, SINH_VJPS, "sinh")
 
 
@@ -636,7 +779,12 @@ register(sinh, SINH_VJPS, numpy=np.sinh)
 
 
 def cosh(x):
-    """Hyperbolic cosine, elementwise."""
+    """Hyperbolic cosine, elementwise. Any shape; the same shape out.
+    The gradient is sinh(x).
+
+    >>> cosh(Tensor([0.0, 1.0])).round(4)
+    Tensor([1.    , 1.5431], dtype=float64)
+    """
     return _unary(np.cosh, x, COSH_VJPS, "cosh")
 
 
@@ -645,7 +793,12 @@ register(cosh, COSH_VJPS, numpy=np.cosh)
 
 
 def arcsinh(x):
-    """Inverse hyperbolic sine, elementwise."""
+    """Inverse hyperbolic sine, elementwise. Any shape; the same shape out.
+    The gradient is 1 / sqrt(x^2 + 1).
+
+    >>> arcsinh(Tensor([0.0, 1.0])).round(4)
+    Tensor([0.    , 0.8814], dtype=float64)
+    """
     return _unary(np.arcsinh, x, ARCSINH_VJPS, "arcsinh")
 
 
@@ -654,7 +807,12 @@ register(arcsinh, ARCSINH_VJPS, numpy=np.arcsinh)
 
 
 def arccosh(x):
-    """Inverse hyperbolic cosine, elementwise: NaN below 1; infinite gradient at 1."""
+    """Inverse hyperbolic cosine, elementwise: NaN below 1; infinite gradient at 1.
+    Any shape; the same shape out. The gradient is 1 / sqrt(x^2 - 1).
+
+    >>> arccosh(Tensor([1.0, 2.0])).round(4)
+    Tensor([0.   , 1.317], dtype=float64)
+    """
     return _unary(np.arccosh, x, ARCCOSH_VJPS, "arccosh")
 
 
@@ -663,7 +821,12 @@ register(arccosh, ARCCOSH_VJPS, numpy=np.arccosh)
 
 
 def arctanh(x):
-    """Inverse hyperbolic tangent, elementwise: +-inf at +-1, NaN beyond."""
+    """Inverse hyperbolic tangent, elementwise: +-inf at +-1, NaN beyond.
+    Any shape; the same shape out. The gradient is 1 / (1 - x^2).
+
+    >>> arctanh(Tensor([0.0, 0.5])).round(4)
+    Tensor([0.    , 0.5493], dtype=float64)
+    """
     return _unary(np.arctanh, x, ARCTANH_VJPS, "arctanh")
 
 
@@ -672,7 +835,12 @@ register(arctanh, ARCTANH_VJPS, numpy=np.arctanh)
 
 
 def square(x):
-    """x * x, elementwise (integers stay integers, as in NumPy)."""
+    """x * x, elementwise (integers stay integers, as in NumPy).
+    Any shape; the same shape out. The gradient is 2 x.
+
+    >>> square(Tensor([-3.0, 0.5])), square(Tensor([3]))
+    (Tensor([9.  , 0.25], dtype=float64), Tensor([9], dtype=int64))
+    """
     return _unary(np.square, x, SQUARE_VJPS, "square")
 
 
@@ -681,7 +849,12 @@ register(square, SQUARE_VJPS, numpy=np.square)
 
 
 def reciprocal(x):
-    """1 / x, elementwise (NumPy's rule: an integer tensor gives integers)."""
+    """1 / x, elementwise (NumPy's rule: an integer tensor gives integers).
+    Any shape; the same shape out. The gradient is -1 / x^2.
+
+    >>> reciprocal(Tensor([2.0, -0.5]))
+    Tensor([ 0.5, -2. ], dtype=float64)
+    """
     return _unary(np.reciprocal, x, RECIPROCAL_VJPS, "reciprocal")
 
 
@@ -690,7 +863,12 @@ register(reciprocal, RECIPROCAL_VJPS, numpy=np.reciprocal)
 
 
 def cbrt(x):
-    """Cube root, elementwise (real, negative for negative x); infinite gradient at 0."""
+    """Cube root, elementwise (real, negative for negative x); infinite gradient at 0.
+    Any shape; the same shape out. The gradient is 1 / (3 cbrt(x)^2).
+
+    >>> cbrt(Tensor([-8.0, 27.0]))
+    Tensor([-2.,  3.], dtype=float64)
+    """
     return _unary(np.cbrt, x, CBRT_VJPS, "cbrt")
 
 
@@ -699,7 +877,12 @@ register(cbrt, CBRT_VJPS, numpy=np.cbrt)
 
 
 def log2(x):
-    """Base-2 logarithm, elementwise."""
+    """Base-2 logarithm, elementwise. Any shape; the same shape out.
+    The gradient is 1 / (x log 2).
+
+    >>> log2(Tensor([1.0, 8.0, 0.5]))
+    Tensor([ 0.,  3., -1.], dtype=float64)
+    """
     return _unary(np.log2, x, LOG2_VJPS, "log2")
 
 
@@ -708,7 +891,12 @@ register(log2, LOG2_VJPS, numpy=np.log2)
 
 
 def log10(x):
-    """Base-10 logarithm, elementwise."""
+    """Base-10 logarithm, elementwise. Any shape; the same shape out.
+    The gradient is 1 / (x log 10).
+
+    >>> log10(Tensor([1.0, 1000.0, 0.01]))
+    Tensor([ 0.,  3., -2.], dtype=float64)
+    """
     return _unary(np.log10, x, LOG10_VJPS, "log10")
 
 
@@ -717,7 +905,12 @@ register(log10, LOG10_VJPS, numpy=np.log10)
 
 
 def log1p(x):
-    """log(1 + x), elementwise, accurate for tiny x."""
+    """log(1 + x), elementwise, accurate for tiny x. Any shape; the same shape out.
+    The gradient is 1 / (1 + x).
+
+    >>> log1p(Tensor([0.0, 1e-20])).data.tolist(), float(np.log(1 + 1e-20))
+    ([0.0, 1e-20], 0.0)
+    """
     return _unary(np.log1p, x, LOG1P_VJPS, "log1p")
 
 
@@ -726,7 +919,11 @@ register(log1p, LOG1P_VJPS, numpy=np.log1p)
 
 
 def exp2(x):
-    """2 ** x, elementwise."""
+    """2 ** x, elementwise. Any shape; the same shape out. The gradient is 2^x log 2.
+
+    >>> exp2(Tensor([0.0, 3.0, -1.0]))
+    Tensor([1. , 8. , 0.5], dtype=float64)
+    """
     return _unary(np.exp2, x, EXP2_VJPS, "exp2")
 
 
@@ -735,7 +932,12 @@ register(exp2, EXP2_VJPS, numpy=np.exp2)
 
 
 def expm1(x):
-    """e ** x - 1, elementwise, accurate for tiny x."""
+    """e ** x - 1, elementwise, accurate for tiny x. Any shape; the same shape out.
+    The gradient is e^x.
+
+    >>> expm1(Tensor([0.0, 1e-20])).data.tolist(), float(np.exp(1e-20) - 1)
+    ([0.0, 1e-20], 0.0)
+    """
     return _unary(np.expm1, x, EXPM1_VJPS, "expm1")
 
 
@@ -761,7 +963,12 @@ def _sinc_derivative(x, out):
 
 
 def sinc(x):
-    """sin(pi x) / (pi x), elementwise (1 at 0), NumPy's normalised sinc."""
+    """sin(pi x) / (pi x), elementwise (1 at 0), NumPy's normalised sinc.
+    Any shape; the same shape out.
+
+    >>> sinc(Tensor([0.0, 0.5, 1.0])).round(4)
+    Tensor([1.    , 0.6366, 0.    ], dtype=float64)
+    """
     return _unary(np.sinc, x, SINC_VJPS, "sinc")
 
 
@@ -770,7 +977,11 @@ register(sinc, SINC_VJPS, numpy=np.sinc)
 
 
 def deg2rad(x):
-    """Degrees to radians, elementwise: x * pi / 180."""
+    """Degrees to radians, elementwise: x * pi / 180. Any shape; the same shape out.
+
+    >>> deg2rad(Tensor([180.0, 90.0])).round(4)
+    Tensor([3.1416, 1.5708], dtype=float64)
+    """
     return _unary(np.deg2rad, x, DEG2RAD_VJPS, "deg2rad")
 
 
@@ -779,7 +990,11 @@ register(deg2rad, DEG2RAD_VJPS, numpy=np.deg2rad)
 
 
 def radians(x):
-    """Degrees to radians (NumPy's other name for ``deg2rad``)."""
+    """Degrees to radians (NumPy's other name for ``deg2rad``).
+
+    >>> radians(Tensor([180.0, 90.0])).round(4)
+    Tensor([3.1416, 1.5708], dtype=float64)
+    """
     return _unary(np.radians, x, DEG2RAD_VJPS, "radians")
 
 
@@ -787,7 +1002,11 @@ register(radians, DEG2RAD_VJPS, numpy=np.radians)
 
 
 def rad2deg(x):
-    """Radians to degrees, elementwise: x * 180 / pi."""
+    """Radians to degrees, elementwise: x * 180 / pi. Any shape; the same shape out.
+
+    >>> rad2deg(Tensor([np.pi, np.pi / 2]))
+    Tensor([180.,  90.], dtype=float64)
+    """
     return _unary(np.rad2deg, x, RAD2DEG_VJPS, "rad2deg")
 
 
@@ -796,7 +1015,11 @@ register(rad2deg, RAD2DEG_VJPS, numpy=np.rad2deg)
 
 
 def degrees(x):
-    """Radians to degrees (NumPy's other name for ``rad2deg``)."""
+    """Radians to degrees (NumPy's other name for ``rad2deg``).
+
+    >>> degrees(Tensor([np.pi, np.pi / 2]))
+    Tensor([180.,  90.], dtype=float64)
+    """
     return _unary(np.degrees, x, RAD2DEG_VJPS, "degrees")
 
 
@@ -1080,7 +1303,17 @@ def extremum_vjps(axis, kept):
 
 
 def max(x, axis=None, keepdims=False):
-    """Maximum over ``axis``; tied maxima share the gradient equally."""
+    """Maximum over ``axis``; tied maxima share the gradient equally.
+    Shape ``x.shape`` without the axes in ``axis`` (kept with length 1 if ``keepdims``).
+
+    >>> import autograd as ag
+    >>> x = Tensor([[1.0, 3.0, 3.0], [4.0, 0.0, 2.0]])
+    >>> max(x, axis=1), max(x)
+    (Tensor([3., 4.], dtype=float64), Tensor(4., dtype=float64))
+    >>> ag.grad(lambda t: max(t, axis=1).sum())(x)
+    Tensor([[0. , 0.5, 0.5],
+            [1. , 0. , 0. ]], dtype=float64)
+    """
     return _extremum(np.max, x, axis, keepdims, "max")
 
 
@@ -1088,7 +1321,13 @@ register(max, extremum_vjps, numpy=(np.max, np.amax), methods="max")
 
 
 def min(x, axis=None, keepdims=False):
-    """Minimum over ``axis``; tied minima share the gradient equally."""
+    """Minimum over ``axis``; tied minima share the gradient equally.
+    Shape ``x.shape`` without the axes in ``axis`` (kept with length 1 if ``keepdims``).
+
+    >>> x = Tensor([[1.0, 3.0, 3.0], [4.0, 0.0, 2.0]])
+    >>> min(x, axis=0), min(x, axis=1, keepdims=True).shape
+    (Tensor([1., 0., 2.], dtype=float64), (2, 1))
+    """
     return _extremum(np.min, x, axis, keepdims, "min")
 
 
@@ -1096,7 +1335,11 @@ register(min, extremum_vjps, numpy=(np.min, np.amin), methods="min")
 
 
 def amax(x, axis=None, keepdims=False):
-    """``max`` under NumPy's other name (``np.amax`` reaches ``max`` itself)."""
+    """``max`` under NumPy's other name (``np.amax`` reaches ``max`` itself).
+
+    >>> amax(Tensor([[1.0, 5.0], [4.0, 2.0]]), axis=0)
+    Tensor([4., 5.], dtype=float64)
+    """
     return max(x, axis=axis, keepdims=keepdims)
 
 
@@ -1104,7 +1347,11 @@ register(amax, kind="composed")
 
 
 def amin(x, axis=None, keepdims=False):
-    """``min`` under NumPy's other name (``np.amin`` reaches ``min`` itself)."""
+    """``min`` under NumPy's other name (``np.amin`` reaches ``min`` itself).
+
+    >>> amin(Tensor([[1.0, 5.0], [4.0, 2.0]]), axis=0)
+    Tensor([1., 2.], dtype=float64)
+    """
     return min(x, axis=axis, keepdims=keepdims)
 
 
@@ -1288,7 +1535,12 @@ register(std, kind="composed", numpy=np.std, methods="std")
 
 
 def ptp(x, axis=None, out=None, keepdims=False):
-    """Peak to peak, max - min over ``axis`` (composed; ties share as in max and min)."""
+    """Peak to peak, max - min over ``axis`` (composed; ties share as in max and min).
+    Shape as ``max``'s.
+
+    >>> ptp(Tensor([[1.0, 5.0], [4.0, 2.0]]), axis=1)
+    Tensor([4., 2.], dtype=float64)
+    """
     _no_out(out, "ptp")
     return sub(max(x, axis=axis, keepdims=keepdims), min(x, axis=axis, keepdims=keepdims))
 
@@ -1336,7 +1588,12 @@ register(average, kind="composed", numpy=np.average)
 
 
 def nansum(x, axis=None, dtype=None, out=None, keepdims=False):
-    """Sum over ``axis`` with NaNs counted as 0 (they get a zero gradient)."""
+    """Sum over ``axis`` with NaNs counted as 0 (they get a zero gradient).
+    Shape as ``sum``'s.
+
+    >>> nansum(Tensor([[1.0, np.nan], [2.0, 3.0]]), axis=1)
+    Tensor([1., 5.], dtype=float64)
+    """
     _no_out(out, "nansum")
     x = as_tensor(x)
     if x.dtype.kind == "f":
@@ -1348,7 +1605,12 @@ register(nansum, kind="composed", numpy=np.nansum)
 
 
 def nanmean(x, axis=None, dtype=None, out=None, keepdims=False):
-    """Mean over ``axis`` of the entries that are not NaN (NaN for an all-NaN slice)."""
+    """Mean over ``axis`` of the entries that are not NaN (NaN for an all-NaN slice).
+    Shape as ``mean``'s.
+
+    >>> nanmean(Tensor([[1.0, np.nan], [2.0, 3.0]]), axis=1)
+    Tensor([1. , 2.5], dtype=float64)
+    """
     _no_out(out, "nanmean")
     x = as_tensor(x)
     if x.dtype.kind != "f":
@@ -1397,7 +1659,12 @@ register(sort, sort_vjps, numpy=np.sort)
 def partition(x, kth, axis=-1, kind="introselect", order=None):
     """NumPy's partition along ``axis`` (None: flattened): the entry at ``kth`` is where a
     sort would put it, smaller ones before, larger after. The values are NumPy's; the
-    gradient follows each entry to its place."""
+    gradient follows each entry to its place. Same shape as ``x``.
+
+    >>> p = partition(Tensor([5.0, 1.0, 4.0, 2.0, 3.0]), 2)
+    >>> float(p.data[2]), bool((p.data[:2] < 3).all()), bool((p.data[3:] > 3).all())
+    (3.0, True, True)
+    """
     if order is not None:
         raise TypeError("partition: order= (fields of structured arrays) is not supported on "
                         "tensors")
@@ -1690,7 +1957,12 @@ register(transpose, transpose_vjps, numpy=np.transpose, methods="transpose", pro
 
 
 def swapaxes(x, axis1, axis2):
-    """Exchange two axes (composed: a transpose)."""
+    """Exchange two axes (composed: a transpose).
+    Shape ``x.shape`` with the two entries exchanged.
+
+    >>> swapaxes(Tensor(np.zeros((2, 3, 4))), 0, 2).shape
+    (4, 3, 2)
+    """
     x = as_tensor(x)
     order = list(range(x.ndim))
     axis1, axis2 = reduced_axes(x.ndim, (axis1, axis2), "swapaxes")
@@ -1702,7 +1974,15 @@ register(swapaxes, kind="composed", numpy=np.swapaxes, methods="swapaxes")
 
 
 def matrix_transpose(x):
-    """The last two axes swapped: a batch of transposes (``x.mT``; composed)."""
+    """The last two axes swapped: a batch of transposes (``x.mT``; composed).
+    Shape ``(..., m, n)`` in, ``(..., n, m)`` out.
+
+    >>> matrix_transpose(Tensor(np.zeros((5, 2, 3)))).shape
+    (5, 3, 2)
+    >>> matrix_transpose(Tensor([[1.0, 2.0]]))
+    Tensor([[1.],
+            [2.]], dtype=float64)
+    """
     return swapaxes(x, -1, -2)
 
 
@@ -1710,7 +1990,13 @@ register(matrix_transpose, kind="composed", numpy=np.matrix_transpose, propertie
 
 
 def expand_dims(x, axis):
-    """Insert axes of length 1 at ``axis`` (int or tuple)."""
+    """Insert axes of length 1 at ``axis`` (int or tuple).
+    The result has ``x.ndim + len(axis)`` dimensions.
+
+    >>> x = Tensor(np.zeros((2, 3)))
+    >>> expand_dims(x, 0).shape, expand_dims(x, (1, -1)).shape
+    ((1, 2, 3), (2, 1, 3, 1))
+    """
     x = as_tensor(x)
     try:
         return record(np.expand_dims(x._data, axis), (x,), RESHAPE_VJPS, "expand_dims")
@@ -1725,7 +2011,12 @@ register(expand_dims, RESHAPE_VJPS, numpy=np.expand_dims, methods="expand_dims")
 
 
 def squeeze(x, axis=None):
-    """Remove axes of length 1 (all of them, or those in ``axis``)."""
+    """Remove axes of length 1 (all of them, or those in ``axis``).
+
+    >>> x = Tensor(np.zeros((1, 2, 1, 3)))
+    >>> squeeze(x).shape, squeeze(x, 2).shape
+    ((2, 3), (1, 2, 3))
+    """
     x = as_tensor(x)
     try:
         data = np.squeeze(x._data, axis)
@@ -1740,7 +2031,13 @@ register(squeeze, RESHAPE_VJPS, numpy=np.squeeze, methods="squeeze")
 
 
 def broadcast_to(x, shape):
-    """Broadcast to ``shape`` (a read-only view forward; sums back in the VJP)."""
+    """Broadcast to ``shape`` (a read-only view forward; sums back in the VJP).
+    NumPy's broadcasting rules: ``(3,)`` to ``(2, 3)``, ``(2, 1)`` to ``(2, 4)``.
+
+    >>> broadcast_to(Tensor([1.0, 2.0, 3.0]), (2, 3))
+    Tensor([[1., 2., 3.],
+            [1., 2., 3.]], dtype=float64)
+    """
     x = as_tensor(x)
     shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
     try:
@@ -1787,6 +2084,12 @@ def scatter_add(g, index, shape):
     """Zeros of ``shape`` with ``g`` added at ``index`` (the transpose of ``getitem``).
 
     On arrays it is plain NumPy; on Tensors it is recorded, with ``getitem`` as its VJP.
+
+    >>> scatter_add(Tensor([1.0, 2.0, 3.0]), [0, 0, 2], (4,))
+    Tensor([3., 0., 3., 0.], dtype=float64)
+    >>> scatter_add(np.ones(2), (slice(None), 1), (2, 3))
+    array([[0., 1., 0.],
+           [0., 1., 0.]])
     """
     values = raw(g)
     result = np.zeros_like(values, shape=shape)
@@ -1865,6 +2168,45 @@ register(stack, _pieces_vjp, numpy=np.stack)
 # constants; the zero gradient of a piecewise-constant function is the true one.
 # ---------------------------------------------------------------------------
 
+# The example in each constant ufunc's docstring: its operands as the example writes
+# them, and as NumPy takes them. The output shown is computed from NumPy at import, so
+# the doctest checks that the tensor function gives NumPy's values and dtype.
+_CONSTANT_EXAMPLES = {
+    "classify": ("Tensor([1.0, np.nan, -np.inf])", (np.array([1.0, np.nan, -np.inf]),)),
+    "logical": ("Tensor([True, True, False, False]), Tensor([True, False, True, False])",
+                (np.array([True, True, False, False]), np.array([True, False, True, False]))),
+    "logical_not": ("Tensor([True, False])", (np.array([True, False]),)),
+    "compare": ("Tensor([1.0, 2.0, 3.0]), 2.0", (np.array([1.0, 2.0, 3.0]), 2.0)),
+    "unary": ("Tensor([-1.5, -0.0, 0.5, 2.5])", (np.array([-1.5, -0.0, 0.5, 2.5]),)),
+}
+_OPERATORS = {"__lt__": "<", "__le__": "<=", "__gt__": ">", "__ge__": ">=", "__eq__": "==",
+              "__ne__": "!="}
+
+
+def _constant_doc(function, ufunc, methods):
+    """The docstring of a constant ufunc: what it is, its operator, a computed example."""
+    name = function.__name__
+    if name in ("isnan", "isinf", "isfinite"):
+        kind = "classify"
+    elif name in ("logical_and", "logical_or", "logical_xor", "logical_not"):
+        kind = "logical_not" if ufunc.nin == 1 else "logical"
+    else:
+        kind = "compare" if ufunc.nin == 2 else "unary"
+    written, operands = _CONSTANT_EXAMPLES[kind]
+    shown = repr(constant(ufunc(*operands))).replace("\n", "\n    ")
+    operators = [_OPERATORS[m] for m in ((methods,) if isinstance(methods, str) else methods)
+                 if m in _OPERATORS]
+    spelled = f" ``a {operators[0]} b`` on tensors calls it." if operators else ""
+    if ufunc.nin == 2:
+        what = ("elementwise with broadcasting: a constant tensor of\n    the broadcast "
+                "shape (no gradient; NumPy's dtypes).")
+    else:
+        what = ("elementwise: a constant tensor of ``x``'s shape\n    (no gradient; "
+                "NumPy's dtypes).")
+    return (f"np.{ufunc.__name__} on tensors, {what}{spelled}\n\n"
+            f"    >>> {name}({written})\n    {shown}\n    ")
+
+
 def _constant_ufunc(ufunc, name=None, methods=(), reflected=()):
     """Register ``ufunc`` on tensors as a function whose result is a constant tensor."""
     name = name or ufunc.__name__
@@ -1880,8 +2222,7 @@ def _constant_ufunc(ufunc, name=None, methods=(), reflected=()):
         return constant(ufunc(*(raw(as_tensor(x, name=f"{name}: x")) for x in operands)))
 
     function.__name__ = function.__qualname__ = name
-    function.__doc__ = (f"np.{ufunc.__name__} on tensors: a constant tensor (no gradient; "
-                        f"NumPy's broadcasting and dtypes).")
+    function.__doc__ = _constant_doc(function, ufunc, methods)
     register(function, kind="constant", numpy=ufunc, methods=methods, reflected=reflected)
     return function
 
