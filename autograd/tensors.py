@@ -161,8 +161,20 @@ class Tensor:
     tensors with ``autograd.numpy.array`` or ``ag.stack``.
     """
 
-    __slots__ = ("_data", "_grad", "requires_grad", "_parents", "_vjps", "_seq", "_op", "_version",
-                 "__weakref__")
+    # A dict, so that help(Tensor) documents the public slot (the others are internal).
+    __slots__ = {
+        "_data": "the array (a NumPy scalar when 0-d); public as ``data``",
+        "_grad": "the accumulated gradient; public as ``grad``",
+        "requires_grad": "Whether operations on this tensor are recorded so that its gradient "
+                         "can be computed (floating-point tensors only). Set it on a leaf with "
+                         "``requires_grad_()`` or ``ag.tensor(..., requires_grad=True)``.",
+        "_parents": "the input tensors of the node that made this one (empty for a leaf)",
+        "_vjps": "one VJP per parent (None for a leaf)",
+        "_seq": "the node's place on the tape (-1 for a leaf)",
+        "_op": "the primitive's name, for printing the tape",
+        "_version": "counts writes to ``data``, so a graph that saved it can refuse to run",
+        "__weakref__": None,
+    }
     __array_priority__ = 1000
 
     def __init__(self, data, requires_grad=False, dtype=None):

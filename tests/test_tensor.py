@@ -308,3 +308,14 @@ def test_a_list_holding_tensors_is_stacked_on_the_tape_by_every_op():
     y = ag.tensor([1.0, 2.0], requires_grad=True)
     (ag.tensor([1.0, 1.0]) * [[y], [y * y]]).sum().backward()    # a nested list, broadcast
     np.testing.assert_array_equal(y.grad, [3.0, 5.0])            # 1 + 2y
+
+
+def test_requires_grad_is_documented_on_the_class():
+    # help(ag.Tensor) showed requires_grad without a word (a slot has no docstring unless
+    # __slots__ is a dict).
+    import inspect
+    import pydoc
+
+    doc = inspect.getdoc(ag.Tensor.requires_grad)
+    assert doc and "recorded" in doc and "requires_grad_()" in doc
+    assert "Set it on a leaf with" in pydoc.render_doc(ag.Tensor)
