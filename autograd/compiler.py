@@ -50,6 +50,7 @@ import collections
 import gc
 import math
 import numbers
+import re
 import sys
 import threading
 import warnings
@@ -256,6 +257,9 @@ class _Recording:
         self.guards = 0
         self.input_owners = set()   # ids of the memory every input lives in
         self.thread = threading.get_ident()
+        self.seen = {}    # id -> every real array a traced array held (kept alive: ids stay)
+        self.owned = {}   # names of arrays that own fresh memory -> their dtype
+        self.sizes = {}   # name -> bytes, as recorded
 
     # -- bookkeeping -------------------------------------------------------------
     def fresh(self):
@@ -343,6 +347,13 @@ class _Recording:
         if isinstance(real, (np.ndarray, np.generic)):
             name = self.fresh()
             self.emit(f"{name} = {expr_text}")
+            if isinstance(real, np.ndarray) and id(real) not in self.seen:
+                flags = real.flags
+                if flags.owndata and flags.writeable and not any(
+                        real is v for v in self.ns.values()):
+                    self.owned[name] = real.dtype  # a new buffer no other name shares
+            self.seen[id(real)] = real
+            self.sizes[name] = real.nbytes
             if not static and isinstance(real, np.ndarray):
                 self.emit(f"if {name}.shape != {real.shape!r}: raise _GuardFailure")
                 self.guards += 1
@@ -408,6 +419,8 @@ class _Recording:
         if not isinstance(target, Traced):
             self.fail(f"{what} writes into a plain NumPy array with a traced value")
         owner = _tape.memory_owner(target._v)
+        if any(owner is value for value in self.ns.values()):
+            self.fail(f"{what} writes in place into an array that is a constant of the program")
         if id(owner) in self.input_owners:
             self.fail(f"{what} writes in place into a tensor's .data or .grad, or an argument "
                       "(an optimizer step inside fn?)")
@@ -515,9 +528,11 @@ def _make_creation(name):
         # Only the engine's own buffers are traced (the VJPs fill np.zeros/np.empty with
         # traced values); C extensions such as np.random's call np.empty too and write
         # into it through the buffer protocol: they must get a real array.
-        caller = sys._getframe(1).f_globals.get("__name__", "")
-        if not caller.startswith("autograd.") or caller == __name__:
-            return original(*args, **kwargs)
+        frame = sys._getframe(1)
+        caller = frame.f_globals.get("__name__", "")
+        if not caller.startswith("autograd.") or caller == __name__ or \
+                frame.f_code in _cached_codes():
+            return original(*args, **kwargs)  # (a cached helper's array outlives the recording)
         real = original(*rec.unwrap(args), **rec.unwrap(kwargs))
         return rec.wrap(real, rec.call_expr(f"np.{name}", args, kwargs))
 
@@ -525,6 +540,45 @@ def _make_creation(name):
     return creation
 
 
+_CACHED_CODES = None
+
+
+def _cached_codes():
+    """Code of the engine's functools.lru_cache'd helpers (``primitives._ones``): an array
+    they create is kept for later calls, so it must stay a real array."""
+    global _CACHED_CODES
+    if _CACHED_CODES is None:
+        codes = set()
+        for name, module in list(sys.modules.items()):
+            if module is None or not (name == "autograd" or name.startswith("autograd.")):
+                continue
+            for value in list(vars(module).values()):
+                wrapped = getattr(value, "__wrapped__", None)
+                if hasattr(value, "cache_info") and hasattr(wrapped, "__code__"):
+                    codes.add(wrapped.__code__)
+        _CACHED_CODES = codes
+    return _CACHED_CODES
+
+
+_MATH_TESTS = ("isfinite", "isnan", "isinf")
+_math_originals = {name: getattr(math, name) for name in _MATH_TESTS}
+
+
+def _make_math_test(name):
+    original, ufunc = _math_originals[name], getattr(np, name)
+
+    def test(x):
+        rec = _current()
+        if rec is None or not isinstance(x, Traced):
+            return original(x)
+        # The guard is on the test's outcome, not on the number (which changes every step).
+        return bool(rec.ufunc(ufunc, "__call__", (x,), {}))
+
+    test.__name__ = name
+    return test
+
+
+_math_replacements = {name: _make_math_test(name) for name in _MATH_TESTS}
 _replacements = {name: _make_conversion(name) for name in _CONVERSIONS}
 _replacements.update({name: _make_creation(name) for name in _CREATIONS})
 _patch_depth = 0
@@ -536,6 +590,8 @@ def _patch_numpy():
         if _patch_depth == 0:
             for name, function in _replacements.items():
                 setattr(np, name, function)
+            for name, function in _math_replacements.items():
+                setattr(math, name, function)
         _patch_depth += 1
 
 
@@ -546,6 +602,8 @@ def _unpatch_numpy():
         if _patch_depth == 0:
             for name, function in _originals.items():
                 setattr(np, name, function)
+            for name, function in _math_originals.items():
+                setattr(math, name, function)
 
 
 class _GeneratorProxy:
@@ -590,7 +648,23 @@ def _flatten(value, leaves):
         return ("A", type(value).__name__, value.shape, value.dtype.str)
     if kind in (bool, int, float, complex, str, type(None)):
         return ("P", kind.__name__, value)
-    return ("O", id(value))
+    return ("O", _Opaque(value))
+
+
+class _Opaque:
+    """An argument that is neither a container, an array nor a Python number: keyed by id,
+    and kept alive by the program's cache key so that the id stays its own."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __hash__(self):
+        return id(self.value)
+
+    def __eq__(self, other):
+        return type(other) is _Opaque and other.value is self.value
 
 
 def _rebuild(value, leaves):
@@ -608,6 +682,9 @@ def _rebuild(value, leaves):
 # ---------------------------------------------------------------------------
 # The compiled function.
 # ---------------------------------------------------------------------------
+
+_NO_ARGUMENTS = ("tuple", (("tuple", ()), ("dict", ())))
+
 
 class _Program:
     __slots__ = ("code", "run", "misses", "guards", "lines")
@@ -637,7 +714,7 @@ class Compiled:
 
     def __call__(self, *args, **kwargs):
         leaves = []
-        structure = _flatten((args, kwargs), leaves)
+        structure = _flatten((args, kwargs), leaves) if args or kwargs else _NO_ARGUMENTS
         key = (_tape._mode.enabled, structure)
         program = self._cache.get(key)
         if program is _EAGER:
@@ -698,7 +775,8 @@ def _name(fn):
 
 
 def _live_tensors():
-    return [o for o in gc.get_objects() if type(o) is Tensor or isinstance(o, Tensor)]
+    # (type(o), not isinstance: some objects compute __class__, and warn when they do)
+    return [o for o in gc.get_objects() if issubclass(type(o), Tensor)]
 
 
 def _record_call(fn, args, kwargs, leaves, structure):
@@ -716,14 +794,17 @@ def _record_call(fn, args, kwargs, leaves, structure):
         position = arg_index.get(id(t))
         where = ("t", t) if position is None else ("a", position)
         rec.input_owners.add(id(_tape.memory_owner(t._data)))
+        rec.seen[id(t._data)] = t._data
         data_traced[id(t)] = Traced(t._data, None, rec, (*where, "_data"))
         if t._grad is not None and not isinstance(t._grad, Tensor):
             rec.input_owners.add(id(_tape.memory_owner(t._grad)))
+            rec.seen[id(t._grad)] = t._grad
             grad_traced[id(t)] = Traced(t._grad, None, rec, (*where, "_grad"))
     array_args = []
     for i, leaf in enumerate(leaves):
         if not isinstance(leaf, Tensor):
             rec.input_owners.add(id(_tape.memory_owner(leaf)))
+            rec.seen[id(leaf)] = leaf
             array_args.append(Traced(leaf, None, rec, ("a", i, None)))
     previous_mode = _tape._mode.enabled
     previous_generator = _creation._generator
@@ -833,8 +914,9 @@ def _finish(rec, fn, tensors, data_traced, grad_traced, saved, result, leaves):
     real_result = _outputs(rec, result, output_parts)
     # A tensor computed inside fn and kept alive elsewhere would not be updated by a replay.
     del result
-    body = [f"    {line}" for line in checks + rec.lines + writes]
-    body.append(f"    return {output_parts[0]}")
+    statements = _optimize(checks + rec.lines + writes + [f"return {output_parts[0]}"],
+                           rec.owned, rec.sizes)
+    body = [f"    {line}" for line in statements]
     source = "def _replay(_A):\n" + "\n".join(body) + "\n"
     rec.ns.update(_constant=_constant)
     namespace = dict(rec.ns)
@@ -855,27 +937,92 @@ def _finish(rec, fn, tensors, data_traced, grad_traced, saved, result, leaves):
     return program, real_result
 
 
+# Optimisation passes on the program's lines (each can be switched off to measure it).
+PASSES = {"dce": True, "copies": True, "free": True}
+_NAME = re.compile(r"\bv\d+\b")
+_COPY = re.compile(r"(v\d+) = np\.array\((v\d+), dtype=np\.dtype\('(\w+)'\)\)")
+
+
+def _elide_copies(lines, owned):
+    """``vB = np.array(vA, dtype=d)`` (backward's copy before adopting a cotangent as .grad)
+    becomes ``vB = vA`` when vA is a new buffer of dtype d that no other line reads or
+    writes: nothing else holds it, so handing it out is what eager's adoption does."""
+    counts = collections.Counter(name for line in lines for name in set(_NAME.findall(line)))
+    out = []
+    for line in lines:
+        match = _COPY.fullmatch(line)
+        if match:
+            target, source, dtype = match.groups()
+            if source in owned and str(owned[source]) == dtype and counts[source] == 2:
+                line = f"{target} = {source}"
+        out.append(line)
+    return out
+
+
+FREE_BYTES = 1 << 14  # smaller buffers are not worth a ``del`` line
+
+
+def _optimize(lines, owned=None, sizes=None):
+    """Dead-code elimination (a ``vN = ...`` line whose name is never read, unless it draws
+    random numbers) and freeing (``del`` after a name's last read, so NumPy's allocator
+    reuses the memory of dead buffers, as eager's freed graph does)."""
+    if PASSES["dce"]:
+        while True:
+            used = collections.Counter()
+            for line in lines:
+                target, _, rest = line.partition(" = ")
+                names = _NAME.findall(rest if _NAME.fullmatch(target) else line)
+                used.update(names)
+            kept = [line for line in lines
+                    if not (_NAME.fullmatch(line.partition(" = ")[0]) and
+                            not used[line.partition(" = ")[0]] and "generator()" not in line)]
+            if len(kept) == len(lines):
+                break
+            lines = kept
+    if PASSES["copies"] and owned:
+        lines = _elide_copies(lines, owned)
+    if not PASSES["free"]:
+        return lines
+    last = {}
+    for i, line in enumerate(lines):
+        for name in _NAME.findall(line):
+            last[name] = i
+    dying = collections.defaultdict(list)
+    for name, i in last.items():
+        if sizes is None or sizes.get(name, 0) >= FREE_BYTES:
+            dying[i].append(name)
+    out = []
+    for i, line in enumerate(lines):
+        out.append(line)
+        if line.startswith("return"):
+            continue
+        if dying.get(i):
+            out.append("del " + ", ".join(sorted(dying[i], key=lambda n: int(n[1:]))))
+    return out
+
+
 def _check_no_leftovers(rec, tensors):
     known = {id(t) for t in tensors}
     for o in gc.get_objects():
-        if isinstance(o, Tensor) and id(o) not in known and isinstance(o._data, Traced) \
-                and o._data._rec is rec:
+        if not issubclass(type(o), Tensor) or id(o) in known:
+            continue
+        if type(o._data) is Traced and o._data._rec is rec:
             o._data = o._data._v  # harmless from now on: a constant snapshot
-            if o.requires_grad:
-                pass
+        if type(o._grad) is Traced and o._grad._rec is rec:
+            o._grad = o._grad._v
 
 
 def _state_check(rec, where, t, data, grad):
     parts = [f"{where}.requires_grad is not {t.requires_grad!r}",
              f"{where}._data.shape != {np.shape(data)!r}",
-             f"{where}._data.dtype != {rec.const(data.dtype, 'dt')}"]
+             f"{where}._data.dtype is not {rec.const(data.dtype, 'dt')}"]
     if grad is None:
         parts.append(f"{where}._grad is not None")
     else:
         parts.append(f"{where}._grad is None")
         parts.append(f"type({where}._grad) is not {rec.const(type(grad), 'ty')}")
         parts.append(f"{where}._grad.shape != {np.shape(grad)!r}")
-        parts.append(f"{where}._grad.dtype != {rec.const(grad.dtype, 'dt')}")
+        parts.append(f"{where}._grad.dtype is not {rec.const(grad.dtype, 'dt')}")
     rec.ns["_Mismatch"] = _Mismatch
     return "if " + " or ".join(parts) + ": raise _Mismatch"
 

@@ -14,6 +14,19 @@ from benchmarks import harness
 
 NAME = "overhead"
 TARGET = 4.0
+COMPILED = "tapegrad compiled"  # ag.compile of the same step (autograd/compiler.py)
+
+
+def compile_step(step):
+    """``step`` under ``ag.compile``, recorded and replayed once before timing."""
+    from autograd.compiler import compile
+
+    compiled = compile(step)
+    for _ in range(3):
+        compiled()
+    if not compiled.stats["replayed"]:
+        raise RuntimeError(f"ag.compile did not replay the benchmark step: {compiled.stats}")
+    return compiled
 
 
 def make_variants(size=16):
@@ -34,7 +47,8 @@ def make_variants(size=16):
         g = np.ones_like(y)             # d loss / d y
         return loss, g * w_data, g * x_data, g
 
-    variants = {"tapegrad": tapegrad, "NumPy by hand": numpy_by_hand}
+    variants = {"tapegrad": tapegrad, COMPILED: compile_step(tapegrad),
+                "NumPy by hand": numpy_by_hand}
 
     torch = harness.optional_import("torch")
     if torch is not None:
@@ -64,8 +78,11 @@ def run(config):
     times = harness.compare_times(variants, config)
     torch_time = harness.median(times, "torch")
     value = harness.paired_ratio(times, "tapegrad", "NumPy by hand")
+    compiled = harness.paired_ratio(times, COMPILED, "NumPy by hand")
     detail = ", ".join(f"{name} {entry['median'] * 1e6:.2f} µs" for name, entry in times.items())
     notes = [] if torch_time else ["torch not installed: its column is skipped"]
+    notes.append(f"{COMPILED} / NumPy by hand = {harness.format_ratio(compiled)} "
+                 "(issue 16's target: <= 1.5x)")
     if torch_time:
         notes.append(f"torch / NumPy by hand = "
                      f"{harness.paired_ratio(times, 'torch', 'NumPy by hand'):.1f}x")
@@ -74,8 +91,9 @@ def run(config):
         "description": "(x*w+b).sum() forward+backward on (16,) float64: fixed cost per op.",
         "columns": list(times),
         "rows": [{"case": "(16,) float64", "times": times,
-                  "extra": {"tapegrad / NumPy": harness.format_ratio(value)}}],
-        "extra_columns": ["tapegrad / NumPy"],
+                  "extra": {"tapegrad / NumPy": harness.format_ratio(value),
+                            "compiled / NumPy": harness.format_ratio(compiled)}}],
+        "extra_columns": ["tapegrad / NumPy", "compiled / NumPy"],
         "targets": [harness.target_row("(16,) float64", "tapegrad / NumPy by hand (time)", value,
                                        f"<= {TARGET:g}x", harness.check(value, TARGET),
                                        detail)],

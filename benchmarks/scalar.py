@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 import autograd as ag
-from benchmarks import harness
+from benchmarks import harness, overhead
 
 NAME = "scalar"
 TARGET = 1.0
+COMPILED = overhead.COMPILED
 EXPECTED = (24.7041, 138.8338, 645.5773)  # g, dg/da, dg/db as micrograd's README prints them
 
 
@@ -40,7 +41,7 @@ def make_variants():
         g.backward()
         return float(g.data), float(a.grad), float(b.grad)
 
-    variants = {"tapegrad": tapegrad}
+    variants = {"tapegrad": tapegrad, COMPILED: overhead.compile_step(tapegrad)}
 
     micrograd = harness.optional_import("micrograd.engine")
     if micrograd is not None:
@@ -73,7 +74,11 @@ def run(config):
     times = harness.compare_times(variants, config)
     theirs = harness.median(times, "micrograd")
     value = harness.paired_ratio(times, "tapegrad", "micrograd")
+    compiled = harness.paired_ratio(times, COMPILED, "micrograd")
     notes = []
+    if theirs:
+        notes.append(f"{COMPILED} / micrograd = {harness.format_ratio(compiled)} "
+                     "(issue 16's target: <= 0.4x)")
     if theirs is None:
         notes.append("micrograd not installed (pip install micrograd): ratio n.a.")
     if "torch" not in times:
@@ -86,8 +91,9 @@ def run(config):
         "description": "micrograd README expression (a=-4, b=2) forward+backward on scalars.",
         "columns": list(times),
         "rows": [{"case": "README expression", "times": times,
-                  "extra": {"tapegrad / micrograd": harness.format_ratio(value)}}],
-        "extra_columns": ["tapegrad / micrograd"],
+                  "extra": {"tapegrad / micrograd": harness.format_ratio(value),
+                            "compiled / micrograd": harness.format_ratio(compiled)}}],
+        "extra_columns": ["tapegrad / micrograd", "compiled / micrograd"],
         "targets": [harness.target_row("README expression", "tapegrad / micrograd (time)", value,
                                        f"<= {TARGET:g}x", harness.check(value, TARGET), detail)],
         "notes": notes,
