@@ -54,6 +54,7 @@ import re
 import sys
 import threading
 import warnings
+import weakref
 
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
@@ -260,6 +261,7 @@ class _Recording:
         self.seen = {}    # id -> every real array a traced array held (kept alive: ids stay)
         self.owned = {}   # names of arrays that own fresh memory -> their dtype
         self.sizes = {}   # name -> bytes, as recorded
+        self.bookkeeping = set()  # ids of containers that hold the arguments
 
     # -- bookkeeping -------------------------------------------------------------
     def fresh(self):
@@ -716,6 +718,10 @@ class Compiled:
         leaves = []
         structure = _flatten((args, kwargs), leaves) if args or kwargs else _NO_ARGUMENTS
         key = (_tape._mode.enabled, structure)
+        if len(leaves) > 1:
+            ids = [id(leaf) for leaf in leaves]
+            if len(set(ids)) != len(ids):  # the same tensor or array twice: its own program
+                key += (tuple(ids.index(i) for i in ids),)
         program = self._cache.get(key)
         if program is _EAGER:
             self.stats["eager"] += 1
@@ -806,9 +812,12 @@ def _record_call(fn, args, kwargs, leaves, structure):
             rec.input_owners.add(id(_tape.memory_owner(leaf)))
             rec.seen[id(leaf)] = leaf
             array_args.append(Traced(leaf, None, rec, ("a", i, None)))
+    rec.bookkeeping = _containers((args, kwargs), {id(leaves), id(tensors), id(saved)})
+    rec.bookkeeping.update(id(entry) for entry in saved)
     previous_mode = _tape._mode.enabled
     previous_generator = _creation._generator
     np_state = np.random.get_state(legacy=False)
+    generators = _generator_states(previous_generator)
     last_write = _tape._last_write
     error = None
     _active.recording = rec
@@ -823,6 +832,7 @@ def _record_call(fn, args, kwargs, leaves, structure):
         traced_arrays = iter(array_args)
         new_leaves = [leaf if isinstance(leaf, Tensor) else next(traced_arrays) for leaf in leaves]
         call_args, call_kwargs = _rebuild((args, kwargs), iter(new_leaves))
+        rec.bookkeeping |= _containers((call_args, call_kwargs), {id(new_leaves)})
         try:
             result = fn(*call_args, **call_kwargs)
         except _Untraceable as untraceable:
@@ -839,6 +849,10 @@ def _record_call(fn, args, kwargs, leaves, structure):
             error = _Untraceable("fn assigns to a tensor's .data (an optimizer step inside fn?)")
         if error is None and _tape._mode.enabled != previous_mode:
             error = _Untraceable("fn leaves grad mode changed")
+        if error is None and generators != _generator_states(previous_generator):
+            error = _Untraceable("fn draws from a NumPy random generator other than "
+                                 "ag.manual_seed's: the numbers would be frozen in the program "
+                                 "(draw from autograd.creation.generator() instead)")
         if error is None and not _same_state(np_state, np.random.get_state(legacy=False)):
             error = _Untraceable("fn draws from NumPy's global np.random state; the numbers "
                                  "would be frozen (use ag.manual_seed's generator, "
@@ -861,6 +875,13 @@ def _record_call(fn, args, kwargs, leaves, structure):
     if error is not None:
         return "eager", str(error)
     return "ok", (program, outcome)
+
+
+def _generator_states(own):
+    """{id: state} of every NumPy bit generator alive but ag.manual_seed's."""
+    skip = id(own.bit_generator) if isinstance(own, np.random.Generator) else None
+    return {id(o): repr(o.state) for o in gc.get_objects()
+            if issubclass(type(o), np.random.BitGenerator) and id(o) != skip}
 
 
 def _same_state(a, b):
@@ -913,7 +934,9 @@ def _finish(rec, fn, tensors, data_traced, grad_traced, saved, result, leaves):
     output_parts = []
     real_result = _outputs(rec, result, output_parts)
     # A tensor computed inside fn and kept alive elsewhere would not be updated by a replay.
+    _check_no_leftovers(rec, tensors, _reachable(result))
     del result
+    checks = _alias_checks(rec, leaves, tensors) + checks
     statements = _optimize(checks + rec.lines + writes + [f"return {output_parts[0]}"],
                            rec.owned, rec.sizes)
     body = [f"    {line}" for line in statements]
@@ -933,7 +956,6 @@ def _finish(rec, fn, tensors, data_traced, grad_traced, saved, result, leaves):
         t._grad = real_grads.get(id(t), grad)
         t._version = version
     saved.clear()
-    _check_no_leftovers(rec, tensors)
     return program, real_result
 
 
@@ -1001,15 +1023,98 @@ def _optimize(lines, owned=None, sizes=None):
     return out
 
 
-def _check_no_leftovers(rec, tensors):
+def _alias_checks(rec, leaves, tensors):
+    """Lines that refuse a replay whose tensor arguments alias the program's other tensors
+    differently from the recording (reads and .grad writes would go to the wrong one)."""
+    positions = [i for i, leaf in enumerate(leaves) if isinstance(leaf, Tensor)]
+    if not positions:
+        return []
+    lines = []
+    held = [v for v in rec.ns.values() if isinstance(v, Tensor)]
+    if held:
+        rec.ns["_held"] = frozenset(id(t) for t in held)
+        ids = ", ".join(f"id(_A[{i}])" for i in positions)
+        lines.append(f"if not _held.isdisjoint(({ids},)): raise _Mismatch")
+    # A tensor argument the rest of the program may reach otherwise (a closure, a module):
+    # its reads were all attributed to the argument, so the replay needs that same tensor.
+    for i in positions:
+        if _referenced_elsewhere(leaves[i], rec.bookkeeping):
+            name = rec.const(weakref.ref(leaves[i]), "w")
+            lines.append(f"if _A[{i}] is not {name}(): raise _Mismatch")
+    rec.ns["_Mismatch"] = _Mismatch
+    return lines
+
+
+def _referenced_elsewhere(tensor, bookkeeping):
+    """Whether something other than frames, the arguments' containers and compile's own
+    lists refers to ``tensor`` (a closure cell, a module's attribute, a list)."""
+    for referrer in gc.get_referrers(tensor):
+        if type(referrer).__name__ == "frame" or id(referrer) in bookkeeping:
+            continue
+        return True
+    return False
+
+
+def _containers(value, found, depth=0):
+    if type(value) in (tuple, list, dict) and depth < 16:
+        found.add(id(value))
+        for item in (value.values() if type(value) is dict else value):
+            _containers(item, found, depth + 1)
+    return found
+
+
+def _reachable(result):
+    """ids of the tensors in fn's result and of the graph behind them."""
+    seen, pending = set(), []
+
+    def visit(value, depth=0):
+        if isinstance(value, Tensor):
+            pending.append(value)
+        elif type(value) in (tuple, list) and depth < 8:
+            for item in value:
+                visit(item, depth + 1)
+        elif type(value) is dict and depth < 8:
+            for item in value.values():
+                visit(item, depth + 1)
+
+    visit(result)
+    while pending:
+        t = pending.pop()
+        if id(t) not in seen:
+            seen.add(id(t))
+            pending.extend(t._parents)
+            if isinstance(t._grad, Tensor):
+                pending.append(t._grad)
+    return seen
+
+
+def _check_no_leftovers(rec, tensors, reachable):
+    """Tensors made during the recording that are still alive, outside fn's result, hold
+    traced arrays: give them their real values, and refuse if any is really kept (an
+    attribute, a list): a replay would not update it."""
     known = {id(t) for t in tensors}
+    candidates, inside = [], []
     for o in gc.get_objects():
         if not issubclass(type(o), Tensor) or id(o) in known:
             continue
-        if type(o._data) is Traced and o._data._rec is rec:
-            o._data = o._data._v  # harmless from now on: a constant snapshot
-        if type(o._grad) is Traced and o._grad._rec is rec:
+        if (type(o._data) is Traced and o._data._rec is rec) or \
+                (type(o._grad) is Traced and o._grad._rec is rec):
+            (inside if id(o) in reachable else candidates).append(o)
+    kept = []
+    if candidates:
+        references = [weakref.ref(o) for o in candidates]
+        del candidates
+        gc.collect()  # reference cycles that are garbage already are not kept
+        kept = [o for o in (r() for r in references) if o is not None]
+    for o in inside + kept:
+        if type(o._data) is Traced:
+            o._data = o._data._v  # a constant snapshot from now on
+        if type(o._grad) is Traced:
             o._grad = o._grad._v
+    if kept:
+        rec.fail(f"fn keeps {len(kept)} tensor(s) it computed outside its result (in an "
+                 f"attribute, a list, a cache; the first has shape {kept[0].shape}): a replay "
+                 "would not update them")
 
 
 def _state_check(rec, where, t, data, grad):
