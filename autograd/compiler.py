@@ -25,9 +25,14 @@ What is checked, so that a replay never uses a stale value:
   ``CompileWarning`` saying why, and that signature stays eager: a traced value
   turned into a plain ndarray by NumPy itself (``plain[i] = traced``, the buffer
   protocol), ``.data`` assigned or written in place inside ``fn`` (an optimizer step
-  inside ``fn``), draws from NumPy's global ``np.random`` state, ``.grad`` holding a
-  Tensor (``create_graph=True``), a Tensor computed inside ``fn`` kept alive outside
-  its outputs (a cache in an attribute: it would not be updated by a replay).
+  inside ``fn``), draws from any NumPy random generator but ``ag.manual_seed``'s (the
+  states of all live bit generators are compared), ``.grad`` holding a Tensor
+  (``create_graph=True``), a Tensor computed inside ``fn`` kept alive outside its
+  outputs (a cache in an attribute: it would not be updated by a replay).
+- tensor arguments: a replay refuses (and records again) when one is a tensor the
+  program also reads directly, when the same tensor is passed twice where the recording
+  had two, and, for an argument that something else refers to (a closure, a module),
+  when it is not the same tensor as at recording.
 
 Random numbers drawn from the ``ag.manual_seed`` generator (``creation.generator()``,
 used by dropout) are drawn again at each replay, from the same generator, so a
@@ -35,9 +40,10 @@ compiled step draws the same numbers as the eager one would.
 
 Semantics that differ from eager (as with ``jax.jit``/``torch.jit.trace``): Python
 control flow that does not read a traced value (a flag, a step counter) is frozen
-at recording; plain NumPy arrays read by ``fn`` that are not the data of a Tensor
-or an argument are constants of the program, held by reference (writes into them
-are seen, rebinding the name is not); Python side effects of ``fn`` (``print``,
+at recording; plain NumPy arrays that ``fn`` reads from closures or globals (not the
+data of a Tensor, not an argument) are taken as constants, and so is what ``fn``
+computes from them with plain NumPy: writing into such an array between calls is NOT
+seen by a replay (pass it as an argument, or hold it in a Tensor); Python side effects of ``fn`` (``print``,
 appending to a list) happen at recording only; Tensors returned by ``fn`` come back
 as constant tensors (no graph: call ``.backward()`` inside ``fn``).
 Recording is not thread-safe with respect to other threads using the same tensors.
@@ -234,7 +240,10 @@ _STATIC_METHODS = {
     "std", "any", "all", "argmax", "argmin", "view", "conj", "take", "repeat", "diagonal",
     "trace", "sort", "argsort", "fill", "ptp", "__getitem__",
 }
-_NOT_A_GUARD_VALUE = object()
+_SCALAR_OPERATORS = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/",
+                     np.power: "**", np.negative: "-"}
+_BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+           "/": lambda a, b: a / b, "**": lambda a, b: a ** b}
 
 
 def _has_bool_array(index):
@@ -436,6 +445,21 @@ class _Recording:
                 self.check_write(target, f"np.{ufunc.__name__}(..., out=)")
         if method == "at":
             self.check_write(inputs[0], f"np.{ufunc.__name__}.at")
+        if method == "__call__" and not kwargs and ufunc in _SCALAR_OPERATORS and all(
+                isinstance(x._v if isinstance(x, Traced) else x, (np.generic, float, int))
+                and not isinstance(x, bool) for x in inputs):
+            # NumPy scalars: the operator takes NumPy's scalar fast path (the same
+            # arithmetic, ~10x cheaper than a ufunc call on 0-d values)
+            symbol = _SCALAR_OPERATORS[ufunc]
+            values = self.unwrap(inputs)
+            if len(inputs) == 2:
+                real = _BINARY[symbol](*values)
+                text = f"{self.expr(inputs[0])} {symbol} {self.expr(inputs[1])}"
+            else:
+                real = -values[0]
+                text = f"-{self.expr(inputs[0])}"
+            if isinstance(real, np.generic):
+                return self.wrap(real, text)
         real = getattr(ufunc, method)(*self.unwrap(inputs), **self.unwrap(kwargs))
         head = f"{self.func_name(ufunc)}" + ("" if method == "__call__" else f".{method}")
         text = self.call_expr(head, inputs, kwargs)
@@ -1047,10 +1071,18 @@ def _alias_checks(rec, leaves, tensors):
 
 def _referenced_elsewhere(tensor, bookkeeping):
     """Whether something other than frames, the arguments' containers and compile's own
-    lists refers to ``tensor`` (a closure cell, a module's attribute, a list)."""
-    for referrer in gc.get_referrers(tensor):
+    lists refers to ``tensor`` (a closure cell, a module's or an object's attribute, a list
+    kept somewhere). A tuple or list that only frames hold (a call's arguments) does not
+    count."""
+    referrers = gc.get_referrers(tensor)
+    for referrer in referrers:
         if type(referrer).__name__ == "frame" or id(referrer) in bookkeeping:
             continue
+        if type(referrer) in (tuple, list):
+            holders = gc.get_referrers(referrer)
+            if all(h is referrers or type(h).__name__ == "frame" or id(h) in bookkeeping
+                   for h in holders):
+                continue
         return True
     return False
 
