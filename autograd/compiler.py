@@ -485,6 +485,10 @@ class _Recording:
 
     def method(self, traced, name, args, kwargs, attribute=False):
         self.check()
+        if name == "sum" and not args and PASSES["bias_sums"]:
+            summed = self._unbroadcast_sum(traced, kwargs)
+            if summed is not None:
+                return summed
         real_self = traced._v
         if attribute:
             return self.wrap(getattr(real_self, name), f"{traced._ref()}.{name}")
@@ -494,6 +498,25 @@ class _Recording:
         real = getattr(real_self, name)(*self.unwrap(args), **self.unwrap(kwargs))
         text = self.call_expr(f"{traced._ref()}.{name}", args, kwargs)
         return self.wrap(real, text, static=name in _STATIC_METHODS)
+
+    def _unbroadcast_sum(self, traced, kwargs):
+        """``primitives.unbroadcast`` sums a cotangent's leading axes as it does for an
+        ndarray (its Tensor branch is what a traced array meets): a bias's rows with BLAS
+        (``ones @ g``), else ``np.add.reduce``. Same calls as eager, so the same round-off."""
+        frame = sys._getframe(3)  # unbroadcast -> Traced.__getattr__'s lambda -> method
+        if frame.f_code is not _unbroadcast_code():
+            return None
+        shape = frame.f_locals.get("shape")
+        leading = traced.ndim - len(shape) if isinstance(shape, tuple) else 0
+        if leading <= 0 or kwargs != {"axis": tuple(range(leading))}:
+            return None
+        from autograd import primitives
+        if len(shape) == 1:
+            ones = primitives._ones(math.prod(traced.shape[:-1]), traced.dtype)
+            if ones is not None:
+                operand = traced if leading == 1 else traced.reshape(len(ones), shape[0])
+                return np.matmul(ones, operand)
+        return np.add.reduce(traced, axis=0 if leading == 1 else tuple(range(leading)))
 
     def getitem(self, traced, index):
         self.check()
@@ -567,6 +590,12 @@ def _make_creation(name):
 
 
 _CACHED_CODES = None
+
+
+def _unbroadcast_code():
+    from autograd import primitives
+    return primitives.unbroadcast.__code__
+
 
 
 def _cached_codes():
@@ -984,7 +1013,7 @@ def _finish(rec, fn, tensors, data_traced, grad_traced, saved, result, leaves):
 
 
 # Optimisation passes on the program's lines (each can be switched off to measure it).
-PASSES = {"dce": True, "copies": True, "free": True}
+PASSES = {"dce": True, "copies": True, "free": True, "bias_sums": True}
 _NAME = re.compile(r"\bv\d+\b")
 _COPY = re.compile(r"(v\d+) = np\.array\((v\d+), dtype=np\.dtype\('(\w+)'\)\)")
 
