@@ -270,6 +270,7 @@ class _Recording:
         self.seen = {}    # id -> every real array a traced array held (kept alive: ids stay)
         self.owned = {}   # names of arrays that own fresh memory -> their dtype
         self.sizes = {}   # name -> bytes, as recorded
+        self.reals = {}   # name -> its array at recording (for the buffer-reuse pass)
         self.bookkeeping = set()  # ids of containers that hold the arguments
 
     # -- bookkeeping -------------------------------------------------------------
@@ -365,6 +366,7 @@ class _Recording:
                     self.owned[name] = real.dtype  # a new buffer no other name shares
             self.seen[id(real)] = real
             self.sizes[name] = real.nbytes
+            self.reals[name] = real
             if not static and isinstance(real, np.ndarray):
                 self.emit(f"if {name}.shape != {real.shape!r}: raise _GuardFailure")
                 self.guards += 1
@@ -634,6 +636,15 @@ def _make_math_test(name):
 
 
 _math_replacements = {name: _make_math_test(name) for name in _MATH_TESTS}
+_default_rng = np.random.default_rng
+
+
+def _recording_default_rng(*args, **kwargs):
+    rec = _current()
+    if rec is not None and (args[0] if args else kwargs.get("seed")) is None:
+        rec.fail("fn makes an unseeded np.random.default_rng(): its numbers would be frozen "
+                 "in the program (draw from autograd.creation.generator() instead)")
+    return _default_rng(*args, **kwargs)
 _replacements = {name: _make_conversion(name) for name in _CONVERSIONS}
 _replacements.update({name: _make_creation(name) for name in _CREATIONS})
 _patch_depth = 0
@@ -647,6 +658,7 @@ def _patch_numpy():
                 setattr(np, name, function)
             for name, function in _math_replacements.items():
                 setattr(math, name, function)
+            np.random.default_rng = _recording_default_rng
         _patch_depth += 1
 
 
@@ -659,6 +671,7 @@ def _unpatch_numpy():
                 setattr(np, name, function)
             for name, function in _math_originals.items():
                 setattr(math, name, function)
+            np.random.default_rng = _default_rng
 
 
 class _GeneratorProxy:
@@ -902,7 +915,7 @@ def _record_call(fn, args, kwargs, leaves, structure):
             error = _Untraceable("fn assigns to a tensor's .data (an optimizer step inside fn?)")
         if error is None and _tape._mode.enabled != previous_mode:
             error = _Untraceable("fn leaves grad mode changed")
-        if error is None and generators != _generator_states(previous_generator):
+        if error is None and _generators_drawn(generators, _generator_states(previous_generator)):
             error = _Untraceable("fn draws from a NumPy random generator other than "
                                  "ag.manual_seed's: the numbers would be frozen in the program "
                                  "(draw from autograd.creation.generator() instead)")
@@ -935,6 +948,12 @@ def _generator_states(own):
     skip = id(own.bit_generator) if isinstance(own, np.random.Generator) else None
     return {id(o): repr(o.state) for o in gc.get_objects()
             if issubclass(type(o), np.random.BitGenerator) and id(o) != skip}
+
+
+def _generators_drawn(before, after):
+    """Whether a generator alive before fn advanced (ones made inside fn are seeded:
+    ``np.random.default_rng()`` without a seed refuses while recording)."""
+    return any(before.get(key, state) != state for key, state in after.items())
 
 
 def _same_state(a, b):
@@ -991,7 +1010,7 @@ def _finish(rec, fn, tensors, data_traced, grad_traced, saved, result, leaves):
     del result
     checks = _alias_checks(rec, leaves, tensors) + checks
     statements = _optimize(checks + rec.lines + writes + [f"return {output_parts[0]}"],
-                           rec.owned, rec.sizes)
+                           rec.owned, rec.sizes, rec.reals)
     body = [f"    {line}" for line in statements]
     source = "def _replay(_A):\n" + "\n".join(body) + "\n"
     rec.ns.update(_constant=_constant)
@@ -1013,7 +1032,7 @@ def _finish(rec, fn, tensors, data_traced, grad_traced, saved, result, leaves):
 
 
 # Optimisation passes on the program's lines (each can be switched off to measure it).
-PASSES = {"dce": True, "copies": True, "free": True, "bias_sums": True}
+PASSES = {"dce": True, "reuse": True, "copies": True, "free": True, "bias_sums": True}
 _NAME = re.compile(r"\bv\d+\b")
 _COPY = re.compile(r"(v\d+) = np\.array\((v\d+), dtype=np\.dtype\('(\w+)'\)\)")
 
@@ -1037,7 +1056,52 @@ def _elide_copies(lines, owned):
 FREE_BYTES = 1 << 14  # smaller buffers are not worth a ``del`` line
 
 
-def _optimize(lines, owned=None, sizes=None):
+_ELEMENTWISE = {"add", "subtract", "multiply", "divide", "true_divide", "maximum", "minimum",
+                "exp", "log", "tanh", "negative", "sqrt", "square", "absolute", "sin", "cos",
+                "power", "where"} - {"where"}
+_UFUNC_LINE = re.compile(r"(v\d+) = np\.(\w+)\(([^()]*)\)")
+
+
+def _reuse_buffers(lines, owned, reals):
+    """``vR = np.add(vA, vB)`` becomes ``vR = np.add(vA, vB, out=vA)`` when vA is a new
+    buffer of the result's shape and dtype, read by no later line, and no name still in
+    use is a view of it: the result is written where vA was (no allocation). Replays make
+    the same buffers and views as the recording, so what holds there holds at replay."""
+    last = {}
+    for i, line in enumerate(lines):
+        for name in _NAME.findall(line):
+            last[name] = i
+    out = list(lines)
+    live_from = collections.defaultdict(list)  # line -> names whose buffers are reused
+    reused = set()
+    for i, line in enumerate(lines):
+        match = _UFUNC_LINE.fullmatch(line)
+        if not match or match.group(2) not in _ELEMENTWISE:
+            continue
+        result, _, arguments = match.groups()
+        operands = [a.strip() for a in arguments.split(",")]
+        if any("=" in a for a in operands):
+            continue
+        real = reals.get(result)
+        if not isinstance(real, np.ndarray) or real.ndim == 0:
+            continue
+        for operand in operands:
+            source = reals.get(operand)
+            if (operand not in owned or operand in reused or last.get(operand) != i
+                    or not isinstance(source, np.ndarray) or source.shape != real.shape
+                    or source.dtype != real.dtype or source is real):
+                continue
+            if any(_tape.memory_owner(reals[n]) is source for n, j in last.items()
+                   if j > i and n != operand and n in reals):
+                continue  # a view of it is still read later
+            out[i] = f"{result} = np.{match.group(2)}({arguments}, out={operand})"
+            reused.add(operand)
+            owned[result] = real.dtype  # the result holds that same new buffer
+            break
+    return out
+
+
+def _optimize(lines, owned=None, sizes=None, reals=None):
     """Dead-code elimination (a ``vN = ...`` line whose name is never read, unless it draws
     random numbers) and freeing (``del`` after a name's last read, so NumPy's allocator
     reuses the memory of dead buffers, as eager's freed graph does)."""
@@ -1054,6 +1118,8 @@ def _optimize(lines, owned=None, sizes=None):
             if len(kept) == len(lines):
                 break
             lines = kept
+    if PASSES["reuse"] and owned and reals:
+        lines = _reuse_buffers(lines, owned, reals)
     if PASSES["copies"] and owned:
         lines = _elide_copies(lines, owned)
     if not PASSES["free"]:

@@ -539,3 +539,15 @@ def test_unseeded_generator_inside_fn_is_refused():
 
     with pytest.warns(CompileWarning, match="random"):
         compile(step)()
+
+
+def test_unseeded_generator_made_inside_fn_is_refused():
+    w = ag.tensor(np.ones(3), requires_grad=True)
+
+    def step():
+        w.grad = None
+        (w * np.random.default_rng().standard_normal(3)).sum().backward()
+
+    with pytest.warns(CompileWarning, match="unseeded"):
+        compile(step)()
+    assert np.random.default_rng is not None and np.random.default_rng(0).integers(5) >= 0
