@@ -382,6 +382,8 @@ class _Recording:
         if real is None:
             self.emit(expr_text)
             return None
+        if isinstance(real, (np.dtype, type)):
+            return real  # dtypes follow from the signature's dtypes
         if isinstance(real, (numbers.Number, tuple, list)) or real is NotImplemented:
             if real is NotImplemented:
                 return real
@@ -755,7 +757,7 @@ _NO_ARGUMENTS = ("tuple", (("tuple", ()), ("dict", ())))
 
 
 class _Program:
-    __slots__ = ("code", "run", "misses", "guards", "lines")
+    __slots__ = ("code", "run", "misses", "guards", "lines", "draws")
 
 
 _EAGER = "eager"
@@ -793,11 +795,14 @@ class Compiled:
             self.stats["eager"] += 1
             return self.fn(*args, **kwargs)
         if program is not None:
+            drawn = _creation._generator.bit_generator.state if program.draws else None
             try:
                 result = program.run(leaves)
             except _Mismatch:
                 pass
             except _GuardFailure:
+                if drawn is not None:  # the call runs again: it must draw the same numbers
+                    _creation._generator.bit_generator.state = drawn
                 self.stats["guard_misses"] += 1
                 program.misses += 1
                 if program.misses >= _MAX_GUARD_MISSES:
@@ -884,6 +889,8 @@ def _record_call(fn, args, kwargs, leaves, structure):
     previous_generator = _creation._generator
     np_state = np.random.get_state(legacy=False)
     generators = _generator_states(previous_generator)
+    own_state = previous_generator.bit_generator.state if isinstance(
+        previous_generator, np.random.Generator) else None
     last_write = _tape._last_write
     error = None
     _active.recording = rec
@@ -939,6 +946,10 @@ def _record_call(fn, args, kwargs, leaves, structure):
         for t, data, grad, version in saved:  # emptied by _finish when it succeeded
             t._data, t._grad, t._version = data, grad, version
     if error is not None:
+        # The call runs again eagerly: the numbers the attempt drew are drawn again.
+        if own_state is not None:
+            previous_generator.bit_generator.state = own_state
+        np.random.set_state(np_state)
         return "eager", str(error)
     return "ok", (program, outcome)
 
@@ -1023,6 +1034,7 @@ def _finish(rec, fn, tensors, data_traced, grad_traced, saved, result, leaves):
     program.guards = rec.guards
     program.run = namespace["_replay"]
     program.misses = 0
+    program.draws = any("_creation.generator()" in line for line in statements)
     for t, data, grad, version in saved:
         t._data = data
         t._grad = real_grads.get(id(t), grad)

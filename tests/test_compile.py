@@ -551,3 +551,44 @@ def test_unseeded_generator_made_inside_fn_is_refused():
     with pytest.warns(CompileWarning, match="unseeded"):
         compile(step)()
     assert np.random.default_rng is not None and np.random.default_rng(0).integers(5) >= 0
+
+
+def test_dropout_clip_grad_norm_and_guard_misses_draw_as_eager():
+    # Dropout draws from the manual_seed generator; clip_grad_norm_ reads Python values of
+    # the gradient norm (guards that miss, so some calls record again): a miss must not
+    # make the compiled run draw different numbers than eager.
+    def build():
+        model = ag.nn.Sequential(ag.nn.Linear(8, 16), ag.nn.ReLU(), ag.nn.Dropout(0.3),
+                                 ag.nn.Linear(16, 3))
+        return model, ag.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    (m1, o1), (m2, o2) = twin(build)
+    X, y = np.random.default_rng(0).standard_normal((20, 8)), np.arange(20) % 3
+
+    def step_for(model, opt):
+        def step(xb, yb):
+            opt.zero_grad()
+            loss = ag.cross_entropy(model(ag.tensor(xb)), yb)
+            loss.backward()
+            norm = ag.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+            return loss, norm
+        return step
+
+    eager, compiled = step_for(m1, o1), compile(step_for(m2, o2))
+    ag.manual_seed(1)
+    expected = []
+    for _ in range(5):
+        loss, norm = eager(X, y)
+        expected.append((loss, norm, [p.grad.copy() for p in m1.parameters()]))
+        o1.step()
+    ag.manual_seed(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CompileWarning)  # a signature may go eager: fine
+        for loss_e, norm_e, grads_e in expected:
+            loss, norm = compiled(X, y)
+            assert_same(loss, loss_e)
+            assert_same(norm, norm_e)
+            for p, g in zip(m2.parameters(), grads_e):
+                assert_same(p.grad, g)
+            o2.step()
+    assert compiled.stats["replayed"] >= 1
