@@ -240,6 +240,13 @@ _STATIC_METHODS = {
     "std", "any", "all", "argmax", "argmin", "view", "conj", "take", "repeat", "diagonal",
     "trace", "sort", "argsort", "fill", "ptp", "__getitem__",
 }
+_ALLOCATING_FUNCTIONS = {getattr(np, name) for name in (
+    "matmul", "dot", "where", "concatenate", "stack", "einsum", "tensordot", "outer",
+    "zeros_like", "ones_like", "empty_like", "full_like", "sum", "mean", "prod", "cumsum",
+    "cumprod", "clip", "take_along_axis", "take", "tile", "repeat", "pad", "diff")
+    if hasattr(np, name)}
+_ALLOCATING_METHODS = {"sum", "mean", "prod", "max", "min", "copy", "dot", "cumsum",
+                       "cumprod", "std", "var", "clip", "take", "repeat"}
 _SCALAR_OPERATORS = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/",
                      np.power: "**", np.negative: "-"}
 _BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
@@ -354,12 +361,14 @@ class _Recording:
             raise RuntimeError("a value computed while ag.compile was recording was used after "
                                "the recording ended (kept in an attribute or a list?)")
 
-    def wrap(self, real, expr_text, static=True):
+    def wrap(self, real, expr_text, static=True, fresh=False):
         """Emit ``vN = expr`` and give the traced results (arrays), else guard the value."""
         if isinstance(real, (np.ndarray, np.generic)):
             name = self.fresh()
             self.emit(f"{name} = {expr_text}")
-            if isinstance(real, np.ndarray) and id(real) not in self.seen:
+            # ``fresh``: the call always allocates its result, whatever its inputs' layout
+            # (a reshape that copied here may give a view of an argument at replay)
+            if fresh and isinstance(real, np.ndarray) and id(real) not in self.seen:
                 flags = real.flags
                 if flags.owndata and flags.writeable and not any(
                         real is v for v in self.ns.values()):
@@ -463,7 +472,7 @@ class _Recording:
                 real = -values[0]
                 text = f"-{self.expr(inputs[0])}"
             if isinstance(real, np.generic):
-                return self.wrap(real, text)
+                return self.wrap(real, text, fresh=True)
         real = getattr(ufunc, method)(*self.unwrap(inputs), **self.unwrap(kwargs))
         head = f"{self.func_name(ufunc)}" + ("" if method == "__call__" else f".{method}")
         text = self.call_expr(head, inputs, kwargs)
@@ -474,7 +483,8 @@ class _Recording:
             self.emit(text)
             outs = out if isinstance(out, tuple) else (out,)
             return outs[0] if len(outs) == 1 else outs
-        return self.wrap(real, text)
+        return self.wrap(real, text, fresh=method in ("__call__", "reduce", "outer",
+                                                      "accumulate"))
 
     def function(self, function, args, kwargs):
         self.check()
@@ -485,7 +495,8 @@ class _Recording:
             self.check_write(kwargs["out"], f"np.{name}(..., out=)")
         real = function(*self.unwrap(args), **self.unwrap(kwargs))
         text = self.call_expr(self.func_name(function), args, kwargs)
-        return self.wrap(real, text, static=function in _STATIC_FUNCTIONS)
+        return self.wrap(real, text, static=function in _STATIC_FUNCTIONS,
+                         fresh=function in _ALLOCATING_FUNCTIONS)
 
     def method(self, traced, name, args, kwargs, attribute=False):
         self.check()
@@ -501,7 +512,9 @@ class _Recording:
             self.check_write(traced, f".{name}()")
         real = getattr(real_self, name)(*self.unwrap(args), **self.unwrap(kwargs))
         text = self.call_expr(f"{traced._ref()}.{name}", args, kwargs)
-        return self.wrap(real, text, static=name in _STATIC_METHODS)
+        return self.wrap(real, text, static=name in _STATIC_METHODS,
+                         fresh=name in _ALLOCATING_METHODS and not (kwargs or {}).get(
+                             "copy", True) is False)
 
     def _unbroadcast_sum(self, traced, kwargs):
         """``primitives.unbroadcast`` sums a cotangent's leading axes as it does for an
@@ -565,7 +578,7 @@ def _make_conversion(name):
         text = rec.call_expr(f"np.{name}", args, kwargs)
         if name != "array" and not kwargs.get("copy") and real is rec.unwrap(args[0]):
             return args[0]
-        return rec.wrap(real, text)
+        return rec.wrap(real, text, fresh=name == "array" and kwargs.get("copy", True) is True)
 
     conversion.__name__ = name
     return conversion
@@ -587,7 +600,7 @@ def _make_creation(name):
                 frame.f_code in _cached_codes():
             return original(*args, **kwargs)  # (a cached helper's array outlives the recording)
         real = original(*rec.unwrap(args), **rec.unwrap(kwargs))
-        return rec.wrap(real, rec.call_expr(f"np.{name}", args, kwargs))
+        return rec.wrap(real, rec.call_expr(f"np.{name}", args, kwargs), fresh=True)
 
     creation.__name__ = name
     return creation

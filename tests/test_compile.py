@@ -592,3 +592,29 @@ def test_dropout_clip_grad_norm_and_guard_misses_draw_as_eager():
                 assert_same(p.grad, g)
             o2.step()
     assert compiled.stats["replayed"] >= 1
+
+
+def test_argument_layout_change_never_writes_into_the_argument():
+    # Recorded with a strided argument (reshape copies), replayed with a contiguous one
+    # (reshape is a view of it): no pass may take that buffer for its own.
+    w = ag.tensor(np.arange(6.0), requires_grad=True)
+
+    def step(x):
+        w.grad = None
+        flat = np.exp(np.reshape(x, -1))
+        loss = (w * (flat + 1.0)).sum()
+        loss.backward()
+        return loss
+
+    compiled = compile(step)
+    strided = np.arange(12.0).reshape(2, 6)[:, ::2] / 10
+    for _ in range(3):
+        compiled(strided)
+    contiguous = np.ascontiguousarray(strided) + 0.5
+    kept = contiguous.copy()
+    for _ in range(2):
+        loss = compiled(contiguous)
+        np.testing.assert_array_equal(contiguous, kept)
+        np.testing.assert_allclose(w.grad, np.exp(kept.reshape(-1)) + 1.0)
+        np.testing.assert_allclose(float(loss.data), w.data @ (np.exp(kept.reshape(-1)) + 1))
+    assert compiled.stats["replayed"] >= 2
