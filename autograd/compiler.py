@@ -43,7 +43,9 @@ control flow that does not read a traced value (a flag, a step counter) is froze
 at recording; plain NumPy arrays that ``fn`` reads from closures or globals (not the
 data of a Tensor, not an argument) are taken as constants, and so is what ``fn``
 computes from them with plain NumPy: writing into such an array between calls is NOT
-seen by a replay (pass it as an argument, or hold it in a Tensor); Python side effects of ``fn`` (``print``,
+seen by a replay (pass it as an argument, or hold it in a Tensor); the program holds the
+Tensor objects ``fn`` read: rebinding an attribute to a new Tensor between calls is not
+seen either (assign its ``.data``, as optimizers do); Python side effects of ``fn`` (``print``,
 appending to a list) happen at recording only; Tensors returned by ``fn`` come back
 as constant tensors (no graph: call ``.backward()`` inside ``fn``).
 Recording is not thread-safe with respect to other threads using the same tensors.
@@ -324,7 +326,8 @@ class _Recording:
         if type(value) is dict and all(type(k) is str for k in value):
             return "{" + ", ".join(f"{k!r}: {self.expr(v)}" for k, v in value.items()) + "}"
         if type(value) is slice:
-            return f"slice({self.expr(value.start)}, {self.expr(value.stop)}, {self.expr(value.step)})"
+            parts = (self.expr(value.start), self.expr(value.stop), self.expr(value.step))
+            return f"slice({', '.join(parts)})"
         if isinstance(value, np.dtype):
             return f"np.dtype({str(value)!r})" if value.isbuiltin else self.const(value, "dt")
         if isinstance(value, type) and getattr(np, value.__name__, None) is value:
@@ -345,14 +348,12 @@ class _Recording:
         return f"{head}({', '.join(parts)})"
 
     def func_name(self, function):
-        module = getattr(function, "__module__", "") or ""
         name = getattr(function, "__name__", None)
         if name and getattr(np, name, None) is function:
             return f"np.{name}"
         for sub in ("linalg", "fft"):
             if name and getattr(getattr(np, sub), name, None) is function:
                 return f"np.{sub}.{name}"
-        del module
         return self.const(function, "f")
 
     # -- values in and out ----------------------------------------------------
@@ -723,9 +724,10 @@ def _flatten(value, leaves):
     if isinstance(value, Tensor):
         leaves.append(value)
         grad = value._grad
-        return ("T", np.shape(value._data), value.dtype.str, value.requires_grad,
-                None if grad is None else (type(grad).__name__, np.shape(grad),
-                                           np.asarray(grad).dtype.str if not isinstance(grad, Tensor) else "T"))
+        if grad is not None:
+            grad = (type(grad).__name__, np.shape(grad),
+                    "T" if isinstance(grad, Tensor) else np.asarray(grad).dtype.str)
+        return ("T", np.shape(value._data), value.dtype.str, value.requires_grad, grad)
     if isinstance(value, (np.ndarray, np.generic)):
         leaves.append(value)
         return ("A", type(value).__name__, value.shape, value.dtype.str)
@@ -782,7 +784,6 @@ class Compiled:
     def __init__(self, fn):
         self.fn = fn
         self._cache = collections.OrderedDict()
-        self._objects = {}   # ids in signatures -> the objects (kept alive so ids stay unique)
         self._last = None
         self.__wrapped__ = fn
         self.__doc__ = getattr(fn, "__doc__", None)
@@ -876,7 +877,6 @@ def _record_call(fn, args, kwargs, leaves, structure):
     tensors = _live_tensors()
     saved = [(t, t._data, t._grad, t._version) for t in tensors]
     arg_index = {id(leaf): i for i, leaf in enumerate(leaves)}
-    ns = rec.ns
     data_traced, grad_traced = {}, {}
     # Every tensor's data and grad become inputs of the program (read lazily: only those
     # used get a line). Tensors among the arguments are read through the argument list.
@@ -1097,7 +1097,6 @@ def _reuse_buffers(lines, owned, reals):
         for name in _NAME.findall(line):
             last[name] = i
     out = list(lines)
-    live_from = collections.defaultdict(list)  # line -> names whose buffers are reused
     reused = set()
     for i, line in enumerate(lines):
         match = _UFUNC_LINE.fullmatch(line)
@@ -1276,8 +1275,7 @@ def _state_check(rec, where, t, data, grad):
     if grad is None:
         parts.append(f"{where}._grad is not None")
     else:
-        parts.append(f"{where}._grad is None")
-        parts.append(f"type({where}._grad) is not {rec.const(type(grad), 'ty')}")
+        parts.append(f"type({where}._grad) is not {rec.const(type(grad), 'ty')}")  # (not None)
         parts.append(f"{where}._grad.shape != {np.shape(grad)!r}")
         parts.append(f"{where}._grad.dtype is not {rec.const(grad.dtype, 'dt')}")
     rec.ns["_Mismatch"] = _Mismatch
