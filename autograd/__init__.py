@@ -25,6 +25,7 @@ from autograd.creation import (
     zeros, zeros_like,
 )
 from autograd.linear_ce import linear_cross_entropy
+from autograd.compiler import compile
 from autograd import linalg, nn, optim, viz
 
 __version__ = "0.1.0"
