@@ -13,13 +13,12 @@ builds the same loss from ``log_softmax``, indexing, multiply, sum and divide.
 from __future__ import annotations
 
 import functools
-import numbers
 
 import numpy as np
 
 from autograd.fused import (
-    accumulator, index_cross_entropy, index_target, probability_target, reduce_losses,
-    softmax_cross_entropy, stable_shift,
+    REDUCTIONS as _REDUCTIONS, accumulator, check_loss_options, index_cross_entropy,
+    index_target, probability_target, reduce_losses, softmax_cross_entropy, stable_shift,
 )
 from autograd.primitives import (
     _as_tensor, describe, exp, getitem, log, reshape, sub, sum, transpose, where,
@@ -27,9 +26,6 @@ from autograd.primitives import (
 from autograd.tensors import Tensor, numeric_array
 
 __all__ = ["softmax", "log_softmax", "logsumexp", "cross_entropy"]
-
-_REDUCTIONS = ("mean", "sum", "none")
-
 
 def _floating(x):
     """x as a Tensor; integer and bool input is promoted to float64, as np.exp would."""
@@ -306,16 +302,7 @@ def _fused_cross_entropy(logits, target, kind, weight, ignore_index, reduction, 
 
 
 def _check_options(reduction, label_smoothing, ignore_index, fused_flag):
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', "
-                         f"got {reduction!r}")
-    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
-        raise TypeError(f"cross_entropy: label_smoothing must be a number in [0, 1], "
-                        f"got {label_smoothing!r}")
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing!r}")
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
-        raise TypeError(f"cross_entropy: ignore_index must be an int, got {ignore_index!r}")
+    check_loss_options("cross_entropy", reduction, label_smoothing, ignore_index)
     if not isinstance(fused_flag, (bool, np.bool_)):
         raise TypeError(f"cross_entropy: fused must be True or False, got {fused_flag!r}")
 

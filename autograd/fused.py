@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -41,7 +42,8 @@ from autograd import tape
 from autograd.primitives import _as_tensor, _ones, describe, scatter_add
 from autograd.tensors import Tensor
 
-__all__ = ["EffectiveTarget", "accumulator", "index_cross_entropy", "index_target",
+__all__ = ["EffectiveTarget", "accumulator", "check_loss_options", "index_cross_entropy",
+           "index_target",
            "probability_target", "reduce_losses", "softmax_cross_entropy", "stable_shift"]
 
 
@@ -55,6 +57,23 @@ def accumulator(dtype):
 
 
 _FLOAT32 = np.dtype(np.float32)
+
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def check_loss_options(op, reduction, label_smoothing, ignore_index):
+    """The options ``cross_entropy`` and ``linear_cross_entropy`` share, checked in the
+    user's terms (``op`` names the function): a TypeError or ValueError, or nothing."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
+        raise TypeError(f"{op}: label_smoothing must be a number in [0, 1], "
+                        f"got {label_smoothing!r}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing!r}")
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
+        raise TypeError(f"{op}: ignore_index must be an int, got {ignore_index!r}")
 
 
 def stable_shift(data, axis):

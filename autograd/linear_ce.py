@@ -47,14 +47,13 @@ import numbers
 import numpy as np
 
 from autograd import tape
-from autograd.fused import index_target, stable_shift
+from autograd.fused import check_loss_options, index_target, stable_shift
 from autograd.operands import as_tensor, describe
 from autograd.tensors import Tensor, constant, record
 
 __all__ = ["linear_cross_entropy", "default_chunk_rows"]
 
 _OP = "linear_cross_entropy"
-_REDUCTIONS = ("mean", "sum", "none")
 
 # Sizes (measured on an AMD EPYC with AVX-512, 1 MiB L2 per core, 32 MiB L3, one BLAS
 # thread, N=4096 and V=32768 float32; the curve is in benchmarks/README.md):
@@ -502,15 +501,7 @@ def _checked_operands(input, linear_weight, linear_bias):
 
 
 def _check_options(reduction, label_smoothing, ignore_index, chunk_size):
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{_OP}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
-        raise TypeError(f"{_OP}: label_smoothing must be a number in [0, 1], "
-                        f"got {label_smoothing!r}")
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{_OP}: label_smoothing must be in [0, 1], got {label_smoothing!r}")
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
-        raise TypeError(f"{_OP}: ignore_index must be an int, got {ignore_index!r}")
+    check_loss_options(_OP, reduction, label_smoothing, ignore_index)
     if chunk_size is not None and (isinstance(chunk_size, bool)
                                    or not isinstance(chunk_size, numbers.Integral)
                                    or chunk_size < 1):
