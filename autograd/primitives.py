@@ -224,7 +224,8 @@ def pow(a, b):
             return record(a._data ** weak_number(b, a), (a,), power_vjps(b), "pow")
         except ValueError:  # an integer base to a negative power; a huge int exponent names itself
             raise operation_error("pow", a, as_tensor(b, a)) from None
-    return _binary(operator.pow, a, b, POW_VJPS, "pow")
+    return _binary(np.power, a, b, POW_VJPS, "pow")  # (not **: NumPy < 2.3 kept float32 for
+    # float32 ** np.int64(-1) or (2), a shortcut np.power, which this answers for, never took)
 
 
 def power_vjps(exponent):

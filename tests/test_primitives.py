@@ -273,3 +273,17 @@ def test_binary_broadcasting_corners(name, shape_a, shape_b):
     a = rng.uniform(0.5, 2.0, shape_a)
     b = rng.uniform(0.5, 2.0, shape_b) + 0.03  # never tied with a
     assert gradcheck(SPECS_BY_NAME[name].function, a, b)
+
+
+@pytest.mark.parametrize("exponent", [np.array(-1), np.int64(-1), np.array(2), np.int32(0)])
+def test_pow_with_a_numpy_integer_exponent_promotes_as_np_power(exponent):
+    # NumPy before 2.3 took a shortcut for ``float32_array ** np.int64(-1)`` (reciprocal,
+    # float32) that np.power does not take (float64); ag.pow answers for np.power and
+    # follows it on every NumPy.
+    x = ag.tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    expected = np.power(x.data, exponent)
+    out = ag.pow(x, exponent)
+    assert out.dtype == expected.dtype == np.float64
+    np.testing.assert_array_equal(out.data, expected)
+    out.sum().backward()
+    assert x.grad.dtype == np.float32
