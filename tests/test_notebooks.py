@@ -137,8 +137,18 @@ def check_hips_tanh(cell):
     assert len(_images(cell)) == 1, "the derivatives were not drawn"
 
 
+def check_compiled_code(cell):
+    """Notebook 3: a compiled step equals the eager one (loss and both gradients) and its
+    replayed program is printed: the forward, the backward, and the writes of .grad."""
+    text = _text(cell)
+    assert "compiled == eager: True True True" in text, text
+    assert "def _replay" in text and "np.matmul" in text and "np.tanh" in text, text
+    assert "_t0._grad = " in text and "_t1._grad = " in text, text
+
+
 CHECKS = {
-    "03_the_tape.ipynb": {"counterexample": check_counterexample,
+    "03_the_tape.ipynb": {"compiled-code": check_compiled_code,
+                          "counterexample": check_counterexample,
                           "custom-primitive": check_custom_primitive,
                           "hips-tanh": check_hips_tanh},
     "01_softmax_cross_entropy.ipynb": {"benchmark-chart": check_benchmark_chart,
