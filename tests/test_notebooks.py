@@ -146,12 +146,47 @@ def check_compiled_code(cell):
     assert "_t0._grad = " in text and "_t1._grad = " in text, text
 
 
+def check_chunking_by_hand(cell):
+    """Notebook 1: the loss and the gradients for h, W and b computed by hand a block of
+    rows at a time equal those of the unfused cross_entropy(h @ W.T + b) and of
+    linear_cross_entropy."""
+    text = _text(cell)
+    assert re.search(r"^chunked == full: +True True True True$", text, re.M), text
+    assert re.search(r"^chunked == linear_cross_entropy: +True True True True$", text, re.M), text
+
+
+def check_chunking_memory(cell):
+    """Notebook 1: linear_cross_entropy's peak memory is its block plus a little, well
+    below the logits' bytes for blocks of up to a quarter of the rows, and grows with the
+    block; the unfused path's peak is at least the full logits, and the by-hand loop's is
+    above the engine's for the same block."""
+    text = _text(cell)
+    unfused = re.search(r"^  unfused ag\.cross_entropy\(h @ W\.T \+ b, t\) +peak (\d+\.\d+)x$",
+                        text, re.M)
+    assert unfused and float(unfused[1]) >= 1.0, text
+    fused = [(float(block), float(peak)) for block, peak in re.findall(
+        r"^  ag\.linear_cross_entropy, chunk_size=\S+.* block (\d+\.\d+)x +peak (\d+\.\d+)x$",
+        text, re.M)]
+    assert len(fused) == 4, text
+    for block, peak in fused:
+        assert block <= peak < block + 0.15 and peak < 0.5 * float(unfused[1]), text
+        if block <= 0.25:
+            assert peak < 0.5, text
+    peaks = [peak for _, peak in sorted(fused)]
+    assert peaks == sorted(peaks), text
+    by_hand = re.search(r"^  by hand, blocks of 256 rows +block 0\.125x +peak (\d+\.\d+)x$",
+                        text, re.M)
+    assert by_hand and float(by_hand[1]) > dict(fused)[0.125], text   # a few blocks at once
+
+
 CHECKS = {
     "03_the_tape.ipynb": {"compiled-code": check_compiled_code,
                           "counterexample": check_counterexample,
                           "custom-primitive": check_custom_primitive,
                           "hips-tanh": check_hips_tanh},
     "01_softmax_cross_entropy.ipynb": {"benchmark-chart": check_benchmark_chart,
+                                       "chunking-by-hand": check_chunking_by_hand,
+                                       "chunking-memory": check_chunking_memory,
                                        "timing": check_timing},
     "04_models.ipynb": {"cnn-accuracy": check_cnn_accuracy,
                         "transformer-loss": check_transformer_loss,
