@@ -29,6 +29,19 @@ What is checked, so that a replay never uses a stale value:
   states of all live bit generators are compared), ``.grad`` holding a Tensor
   (``create_graph=True``), a Tensor computed inside ``fn`` kept alive outside its
   outputs (a cache in an attribute: it would not be updated by a replay).
+- rebinding: the program holds the Tensor objects fn read. At recording, every path
+  from fn to them is noted (fn's closure cells, the globals its code names, a bound
+  method's ``__self__``, default arguments, then the attributes of objects (nn.Module
+  included), list and tuple items, dict values under str/int keys, and so on through the
+  functions found there, up to 12 steps); a replay first checks each step of those paths
+  by identity and the lists and dicts on them by length, and records again on a
+  mismatch: ``model.fc.weight = ag.tensor(...)``, ``w = ag.tensor(...)`` for a closure or
+  global ``w``, ``layers[1] = Linear(...)``, ``layers.append(...)`` are seen. NOT seen
+  (the replay uses the old tensor): a tensor fn reaches only through a Python module's
+  attribute (``config.w``), a class attribute, ``__slots__``, a set, deque, generator or
+  other container than list/tuple/dict, an object more than 12 steps away, or code of
+  autograd/NumPy itself; assign ``.data`` instead (as optimizers do) or pass the tensor
+  as an argument.
 - tensor arguments: a replay refuses (and records again) when one is a tensor the
   program also reads directly, when the same tensor is passed twice where the recording
   had two, and, for an argument that something else refers to (a closure, a module),
@@ -43,11 +56,9 @@ control flow that does not read a traced value (a flag, a step counter) is froze
 at recording; plain NumPy arrays that ``fn`` reads from closures or globals (not the
 data of a Tensor, not an argument) are taken as constants, and so is what ``fn``
 computes from them with plain NumPy: writing into such an array between calls is NOT
-seen by a replay (pass it as an argument, or hold it in a Tensor); the program holds the
-Tensor objects ``fn`` read: rebinding an attribute to a new Tensor between calls is not
-seen either (assign its ``.data``, as optimizers do); Python side effects of ``fn`` (``print``,
-appending to a list) happen at recording only; Tensors returned by ``fn`` come back
-as constant tensors (no graph: call ``.backward()`` inside ``fn``).
+seen by a replay (pass it as an argument, or hold it in a Tensor); Python side effects
+of ``fn`` (``print``, appending to a list) happen at recording only; Tensors returned by
+``fn`` come back as constant tensors (no graph: call ``.backward()`` inside ``fn``).
 Recording is not thread-safe with respect to other threads using the same tensors.
 """
 
@@ -60,7 +71,9 @@ import math
 import numbers
 import re
 import sys
+import functools
 import threading
+import types
 import warnings
 import weakref
 
@@ -946,7 +959,7 @@ def _record_call(fn, args, kwargs, leaves, structure):
         if error is None:
             try:
                 program, outcome = _finish(rec, fn, tensors, data_traced, grad_traced, saved,
-                                           result, leaves)
+                                           result, leaves, _opaque_arguments((args, kwargs)))
             except _Untraceable as untraceable:
                 error = untraceable
     finally:
@@ -985,7 +998,7 @@ def _same_state(a, b):
     return a["pos"] == b["pos"] and np.array_equal(a["key"], b["key"])
 
 
-def _finish(rec, fn, tensors, data_traced, grad_traced, saved, result, leaves):
+def _finish(rec, fn, tensors, data_traced, grad_traced, saved, result, leaves, opaque=()):
     """Check what fn left behind, write the program's ending, build it; put real values back."""
     writes = []     # (tensor expression, value expression)
     checks = []
@@ -1032,7 +1045,7 @@ def _finish(rec, fn, tensors, data_traced, grad_traced, saved, result, leaves):
     # A tensor computed inside fn and kept alive elsewhere would not be updated by a replay.
     _check_no_leftovers(rec, tensors, _reachable(result))
     del result
-    checks = _alias_checks(rec, leaves, tensors) + checks
+    checks = _alias_checks(rec, leaves, tensors) + _reach_checks(rec, fn, opaque) + checks
     statements = _optimize(checks + rec.lines + writes + [f"return {output_parts[0]}"],
                            rec.owned, rec.sizes, rec.reals)
     body = [f"    {line}" for line in statements]
@@ -1186,6 +1199,158 @@ def _alias_checks(rec, leaves, tensors):
             lines.append(f"if _A[{i}] is not {name}(): raise _Mismatch")
     rec.ns["_Mismatch"] = _Mismatch
     return lines
+
+
+def _opaque_arguments(value, found=None, depth=0):
+    """The arguments that are neither containers, arrays, tensors nor Python values (a
+    model passed to the step): their identity is part of the signature."""
+    found = [] if found is None else found
+    if type(value) in (tuple, list) and depth < 16:
+        for item in value:
+            _opaque_arguments(item, found, depth + 1)
+    elif type(value) is dict and depth < 16:
+        for item in value.values():
+            _opaque_arguments(item, found, depth + 1)
+    elif not isinstance(value, (Tensor, np.ndarray, np.generic, bool, int, float, complex, str,
+                                type(None))):
+        found.append(value)
+    return found
+
+
+_WALK_DEPTH = 12      # edges from fn to a tensor it reads, at most
+_WALK_NODES = 20000   # objects looked at, at most, per recording
+_NOT_WALKED = (type, types.ModuleType, np.ndarray, np.generic, np.dtype, str, bytes, int,
+               float, complex, bool, type(None), Tensor, weakref.ref, types.BuiltinFunctionType,
+               np.random.Generator, np.random.BitGenerator)
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _code_names(code, found=None):
+    """The global (and attribute) names ``code`` and the code nested in it use."""
+    found = set() if found is None else found
+    found.update(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            _code_names(const, found)
+    return found
+
+
+def _engine_function(function):
+    module = getattr(function, "__module__", None) or ""
+    return module == "autograd" or module.startswith(("autograd.", "numpy"))
+
+
+def _edges(value):
+    """(holder, accessor, child) for what ``value`` holds that fn may reach a tensor
+    through: ``holder`` is the object the accessor applies to (``value`` itself, or an
+    object it holds that cannot be rebound: a function's closure cell, its globals)."""
+    kind = type(value)
+    if kind is list or kind is tuple:
+        return [(value, f"[{i}]", item) for i, item in enumerate(value)]
+    if kind is dict:
+        return [(value, f"[{key!r}]", item) for key, item in value.items()
+                if type(key) in (str, int)]
+    if isinstance(value, types.FunctionType):
+        if _engine_function(value):
+            return []
+        code, out = value.__code__, []
+        for cell, name in zip(value.__closure__ or (), code.co_freevars):
+            try:
+                out.append((cell, ".cell_contents", cell.cell_contents))
+            except ValueError:  # an empty cell (a name bound later)
+                pass
+        namespace = value.__globals__
+        for name in sorted(_code_names(code)):
+            if name in namespace:
+                out.append((namespace, f"[{name!r}]", namespace[name]))
+        if value.__defaults__:
+            out.append((value, ".__defaults__", value.__defaults__))
+        if value.__kwdefaults__:
+            out.append((value, ".__kwdefaults__", value.__kwdefaults__))
+        return out
+    if isinstance(value, types.MethodType):
+        return [(value, ".__self__", value.__self__), (value, ".__func__", value.__func__)]
+    if isinstance(value, functools.partial):
+        return [(value, ".func", value.func), (value, ".args", value.args),
+                (value, ".keywords", value.keywords)]
+    if isinstance(value, Compiled):
+        return [(value, ".fn", value.fn)]
+    attributes = getattr(value, "__dict__", None)
+    if type(attributes) is not dict or kind.__module__.startswith("numpy"):
+        return []
+    out = []
+    for name, item in attributes.items():
+        if type(name) is str and _IDENTIFIER.match(name) and not hasattr(kind, name):
+            out.append((value, f".{name}", item))
+        elif type(name) is str:
+            out.append((value, f".__dict__[{name!r}]", item))
+    return out
+
+
+def _reach_checks(rec, fn, opaque):
+    """Lines that refuse a replay (it records again) when fn no longer reaches the tensors
+    the program holds: from fn (its closure cells, the globals its code names, and so on
+    through the functions, modules, objects, lists and dicts found there) and from the
+    arguments that are objects, every path to a tensor the program reads is checked,
+    edge by edge, by identity (``model.fc.weight = new`` or ``w = new`` between calls is
+    seen), and the lists and dicts on those paths by length (an appended layer)."""
+    targets = {id(v): v for v in rec.ns.values() if isinstance(v, Tensor)}
+    if not targets:
+        return []
+    parents = {}   # id(node) -> [(id(parent), holder, accessor)], the edges into it
+    nodes = {}     # id(node) -> node (kept alive during the walk: ids stay unique)
+    roots = [fn, *opaque]
+    level = []
+    for root in roots:
+        if id(root) not in nodes:
+            nodes[id(root)] = root
+            parents[id(root)] = []
+            level.append(root)
+    depth, looked = 0, 0
+    while level and depth < _WALK_DEPTH and looked < _WALK_NODES:
+        following = []
+        for node in level:
+            looked += 1
+            try:
+                edges = _edges(node)
+            except Exception:  # an object whose attributes cannot be listed: not followed
+                continue
+            for holder, accessor, child in edges:
+                key = id(child)
+                if key in targets:
+                    parents.setdefault(key, []).append((id(node), holder, accessor))
+                    nodes[key] = child
+                    continue
+                if key in nodes or issubclass(type(child), _NOT_WALKED):
+                    continue
+                nodes[key] = child
+                parents[key] = [(id(node), holder, accessor)]
+                following.append(child)
+        level, depth = following, depth + 1
+    # The edges on a path from a root to a target; the lists and dicts on them.
+    needed, sized, pending = [], [], [k for k in targets if k in parents]
+    done = set()
+    while pending:
+        key = pending.pop()
+        if key in done:
+            continue
+        done.add(key)
+        node = nodes[key]
+        if type(node) in (list, dict) and key not in targets:
+            sized.append(node)
+        for parent, holder, accessor in parents[key]:
+            needed.append((holder, accessor, node))
+            pending.append(parent)
+    if not needed:
+        return []
+    parts = [f"{rec.const(holder, 'o')}{accessor} is not {rec.const(node, 'o')}"
+             for holder, accessor, node in needed]
+    parts += [f"len({rec.const(node, 'o')}) != {len(node)}" for node in sized]
+    rec.ns["_Mismatch"] = _Mismatch
+    return ["try:",
+            "    if " + " or ".join(parts) + ": raise _Mismatch",
+            "except (LookupError, AttributeError, ValueError, TypeError):",
+            "    raise _Mismatch"]
 
 
 def _referenced_elsewhere(tensor, bookkeeping):

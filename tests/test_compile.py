@@ -617,3 +617,188 @@ def test_argument_layout_change_never_writes_into_the_argument():
         np.testing.assert_allclose(w.grad, np.exp(kept.reshape(-1)) + 1.0)
         np.testing.assert_allclose(float(loss.data), w.data @ (np.exp(kept.reshape(-1)) + 1))
     assert compiled.stats["replayed"] >= 2
+
+
+# -- rebinding: a replay never uses a tensor fn no longer reaches ---------------------------
+
+def run_and_compare(compiled, eager, params_compiled, params_eager, inputs):
+    """Each call of ``compiled`` equals ``eager``'s (loss and the .grad of every param)."""
+    for x in inputs:
+        assert_same(eager(x), compiled(x))
+        assert_grads(params_eager(), params_compiled())
+
+
+def test_rebinding_a_module_parameter_records_again():
+    def build():
+        return ag.nn.Sequential(ag.nn.Linear(3, 4), ag.nn.Tanh(), ag.nn.Linear(4, 2))
+
+    m1, m2 = twin(build)
+
+    def step_for(model):
+        def step(x):
+            for p in model.parameters():
+                p.grad = None
+            loss = (model(ag.tensor(x)) ** 2).sum()
+            loss.backward()
+            return loss
+        return step
+
+    eager, compiled = step_for(m1), compile(step_for(m2))
+    xs = [np.full((5, 3), 0.1 * i) + np.eye(5, 3) for i in range(3)]
+    run_and_compare(compiled, eager, m2.parameters, m1.parameters, xs)
+    assert compiled.stats["replayed"] >= 1
+    new = np.linspace(-1.0, 1.0, 8).reshape(m1[2].weight.shape)
+    for model in (m1, m2):        # a new Tensor, same shape and dtype: not seen before
+        model[2].weight = ag.tensor(new.copy(), requires_grad=True)
+    recorded = compiled.stats["recorded"]
+    run_and_compare(compiled, eager, m2.parameters, m1.parameters, xs)
+    assert compiled.stats["recorded"] > recorded
+    assert m2[2].weight.grad is not None
+
+
+def test_replacing_a_module_in_a_module_list_records_again():
+    def build():
+        return ag.nn.ModuleList([ag.nn.Linear(3, 3) for _ in range(2)])
+
+    l1, l2 = twin(build)
+
+    def step_for(layers):
+        def step(x):
+            h = ag.tensor(x)
+            for layer in layers:
+                h = layer(h).tanh()
+            loss = h.sum()
+            loss.backward()
+            return loss
+        return step
+
+    eager, compiled = step_for(l1), compile(step_for(l2))
+    xs = [np.ones((2, 3)) * i for i in range(3)]
+    run_and_compare(compiled, eager, l2.parameters, l1.parameters, xs)
+    twins = twin(lambda: ag.nn.Linear(3, 3, bias=True))
+    l1[1], l2[1] = twins
+    run_and_compare(compiled, eager, l2.parameters, l1.parameters, xs)
+    assert twins[1].weight.grad is not None
+    # a module appended to the list fn iterates over: its parameters are read too
+    extra = twin(lambda: ag.nn.Linear(3, 3))
+    l1.append(extra[0])
+    l2.append(extra[1])
+    run_and_compare(compiled, eager, l2.parameters, l1.parameters, xs)
+    assert extra[1].weight.grad is not None
+
+
+def test_rebinding_a_closure_tensor_records_again():
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+
+    def step(x):
+        loss = (x * w).sum()
+        loss.backward()
+        return loss
+
+    compiled = compile(step)
+    for _ in range(3):
+        compiled(np.array([1.0, 1.0]))
+    old = w
+    w = ag.tensor([5.0, 7.0], requires_grad=True)  # the closure cell now holds a new tensor
+    loss = compiled(np.array([1.0, 2.0]))
+    assert float(loss.data) == 19.0
+    np.testing.assert_allclose(w.grad, [1.0, 2.0])
+    np.testing.assert_allclose(old.grad, [3.0, 3.0])   # the old one is left alone
+    compiled(np.array([1.0, 2.0]))
+    np.testing.assert_allclose(w.grad, [2.0, 4.0])
+
+
+_GLOBAL_W = ag.tensor([1.0, 2.0], requires_grad=True)
+
+
+def _global_step(x):
+    loss = (x * _GLOBAL_W).sum()
+    loss.backward()
+    return loss
+
+
+def _helper_scaled(x):
+    return x * _GLOBAL_W
+
+
+def _step_through_helper(x):
+    loss = _helper_scaled(x).sum()
+    loss.backward()
+    return loss
+
+
+@pytest.mark.parametrize("step", [_global_step, _step_through_helper],
+                         ids=["read by fn", "read by a function fn calls"])
+def test_rebinding_a_global_tensor_records_again(step):
+    global _GLOBAL_W
+    saved = _GLOBAL_W
+    try:
+        _GLOBAL_W = ag.tensor([1.0, 2.0], requires_grad=True)
+        compiled = compile(step)
+        for _ in range(3):
+            compiled(np.array([1.0, 1.0]))
+        _GLOBAL_W = ag.tensor([-1.0, 3.0], requires_grad=True)
+        assert float(compiled(np.array([2.0, 1.0])).data) == 1.0
+        np.testing.assert_allclose(_GLOBAL_W.grad, [2.0, 1.0])
+        assert float(compiled(np.array([2.0, 1.0])).data) == 1.0
+        np.testing.assert_allclose(_GLOBAL_W.grad, [4.0, 2.0])
+    finally:
+        _GLOBAL_W = saved
+
+
+def test_rebinding_a_tensor_in_a_list_the_closure_holds_records_again():
+    params = [ag.tensor([1.0, 2.0], requires_grad=True), ag.tensor(0.5, requires_grad=True)]
+    state = {"scale": ag.tensor(2.0)}
+
+    def step(x):
+        w, b = params
+        loss = ((x * w + b) * state["scale"]).sum()
+        loss.backward()
+        return loss
+
+    compiled = compile(step)
+    for _ in range(3):
+        compiled(np.array([1.0, 1.0]))
+    params[0] = ag.tensor([3.0, 4.0], requires_grad=True)
+    assert float(compiled(np.array([1.0, 1.0])).data) == 16.0
+    np.testing.assert_allclose(params[0].grad, [2.0, 2.0])
+    state["scale"] = ag.tensor(1.0)     # a constant tensor in a dict, rebound
+    assert float(compiled(np.array([1.0, 1.0])).data) == 8.0
+    np.testing.assert_allclose(params[0].grad, [3.0, 3.0])
+
+
+def test_rebinding_through_a_bound_method_and_a_default_argument_records_again():
+    class Scaler:
+        def __init__(self):
+            self.w = ag.tensor([1.0, 2.0], requires_grad=True)
+
+        def step(self, x, shift=ag.tensor(1.0)):
+            loss = (x * self.w + shift).sum()
+            loss.backward()
+            return loss
+
+    scaler = Scaler()
+    compiled = compile(scaler.step)
+    for _ in range(3):
+        compiled(np.array([1.0, 1.0]))
+    scaler.w = ag.tensor([2.0, 3.0], requires_grad=True)
+    assert float(compiled(np.array([1.0, 1.0])).data) == 7.0
+    np.testing.assert_allclose(scaler.w.grad, [1.0, 1.0])
+    Scaler.step.__defaults__ = (ag.tensor(-1.0),)
+    assert float(compiled(np.array([1.0, 1.0])).data) == 3.0
+    assert compiled.stats["recorded"] == 4 and compiled.stats["replayed"] == 1
+
+
+def test_the_reach_check_is_one_line_of_identity_tests():
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+    layers = [w]
+
+    def step(x):
+        loss = (x * layers[0]).sum()
+        loss.backward()
+        return loss
+
+    compiled = compile(step)
+    compiled(np.array([1.0, 1.0]))
+    check = next(line for line in compiled.code.splitlines() if "cell_contents" in line)
+    assert " is not _t" in check and "len(" in check and check.strip().endswith("raise _Mismatch")
