@@ -72,10 +72,25 @@ def test_the_causal_mask_keeps_later_positions_out():
 
 def test_float32_variants_agree_at_the_quick_case():
     variants, _ = transformer.make_variants(transformer.QUICK_CASE)
-    assert {"tapegrad", "NumPy by hand", "tapegrad composed"} <= set(variants)
+    assert {"tapegrad", "NumPy by hand", "tapegrad composed",
+            transformer.COMPILED} <= set(variants)
     transformer.check_agreement(variants)           # raises on disagreement
-    loss, *grads = variants["tapegrad"]()
-    assert loss.dtype == np.float32 and all(grad.dtype == np.float32 for grad in grads)
+    for name in ("tapegrad", transformer.COMPILED):
+        loss, *grads = variants[name]()
+        assert loss.dtype == np.float32 and all(grad.dtype == np.float32 for grad in grads)
+    assert variants[transformer.COMPILED].stats["replayed"] >= 2
+    assert variants[transformer.COMPILED].stats["eager"] == 0
+
+
+def test_compiled_step_equals_eager_in_float64():
+    # The replayed program gives eager's loss and gradients to float64 round-off.
+    x, targets, params = transformer.make_data(**SMALL, dtype=np.float64)
+    eager = transformer.tapegrad_step(x, targets, params, SMALL["heads"])
+    compiled = ag.compile(transformer.tapegrad_step(x, targets, params, SMALL["heads"]))
+    for _ in range(3):
+        for name, got, want in zip(("loss", *transformer.GRADIENTS), compiled(), eager()):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15, err_msg=name)
+    assert compiled.stats["replayed"] >= 1 and compiled.stats["eager"] == 0
 
 
 def test_numpy_by_hand_equals_pytorch():
@@ -91,10 +106,13 @@ def test_run_returns_a_suite_with_its_target_row():
     config = harness.Config.for_mode(True, repeats=1, min_time=0.0002)
     suite = transformer.run(config)
     assert suite["suite"] == "transformer"
-    assert {"tapegrad", "NumPy by hand", "tapegrad composed"} <= set(suite["columns"])
+    assert {"tapegrad", "NumPy by hand", "tapegrad composed",
+            transformer.COMPILED} <= set(suite["columns"])
     (row,) = suite["rows"]
     assert row["case"].startswith("B=2 T=32 D=64 H=4 V=256")
     assert all(row["times"][name]["median"] > 0 for name in suite["columns"])
-    (target,) = suite["targets"]
-    assert target["target"] == "<= 1.2x" and target["status"] in {"PASS", "FAIL"}
-    assert target["value"] > 0
+    eager, compiled = suite["targets"]
+    assert eager["target"] == "<= 1.2x" and compiled["target"] == "<= 0.75x"
+    assert compiled["metric"].startswith("compiled / NumPy by hand")
+    for target in (eager, compiled):
+        assert target["status"] in {"PASS", "FAIL"} and target["value"] > 0
