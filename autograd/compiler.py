@@ -1095,10 +1095,11 @@ def _finish(rec, fn, tensors, data_traced, grad_traced, saved, result, leaves, o
 # while recording; checks: the state check of a .grad fn never reads is "is None" only;
 # reductions: a.sum()/np.max(a) as the ufunc reduction they call; fold: constant folding;
 # matmul_2d: (..., m, k) @ (k, n) as one GEMM; matmul_sum: a weight's gradient over
-# leading axes as one GEMM instead of a GEMM per index and a sum.
+# leading axes as one GEMM instead of a GEMM per index and a sum; sparse_adds: a zero
+# cotangent with one part filled (an index's VJP), added to another: that part added only.
 PASSES = {"dce": True, "reuse": True, "copies": True, "free": True, "bias_sums": True,
           "checks": True, "reductions": True, "fold": True, "matmul_2d": True,
-          "matmul_sum": True}
+          "matmul_sum": True, "sparse_adds": True}
 _NAME = re.compile(r"\bv\d+\b")
 _COPY = re.compile(r"(v\d+) = np\.array\((v\d+), dtype=np\.dtype\('(\w+)'\)\)")
 
@@ -1144,12 +1145,22 @@ _REDUCING_UFUNC = {"sum": "add", "max": "maximum", "min": "minimum", "amax": "ma
                    "amin": "minimum"}
 
 
+_ALL_ANY = re.compile(r"(v\d+) = (v\d+)\.(all|any)\(\)")
+
+
 def _direct_reductions(lines, reals):
     """``a.sum(axis=..)``, ``np.max(a, axis=..)`` of an ndarray become the ufunc reduction
     NumPy calls for them (``np.add.reduce(a, axis=..)``): the same computation, without
     NumPy's Python-level wrapper (~0.3 µs a call)."""
     out = []
     for line in lines:
+        match = _ALL_ANY.fullmatch(line)
+        if match and type(reals.get(match.group(2))) is np.ndarray and \
+                reals[match.group(2)].dtype == bool:
+            target, source, how = match.groups()
+            ufunc = "logical_and" if how == "all" else "logical_or"
+            out.append(f"{target} = np.{ufunc}.reduce({source}, axis=None)")
+            continue
         match = _REDUCTION_METHOD.fullmatch(line)
         if match:
             target, source, how, rest = match.groups()
@@ -1231,6 +1242,50 @@ def _matmul_sums(lines, reals, owned):
         out[i] = (f"{result} = np.matmul({x}.reshape(-1, {vx.shape[-1]}).T, "
                   f"{g}.reshape(-1, {vg.shape[-1]}))")
         owned[result] = vs.dtype
+    return [line for line in out if line is not None]
+
+
+_ZEROS = re.compile(r"(v\d+) = np\.zeros_like\((v\d+), shape=(\([\d, ]*\))\)")
+_FILL = re.compile(r"(v\d+)\[(\d+|\(\d+(?:, \d+)*,?\))\] = (v\d+)")
+_ADD_OUT = re.compile(r"(v\d+) = np\.add\((v\d+), (v\d+), out=(v\d+)\)")
+
+
+def _sparse_adds(lines, reals):
+    """Zero cotangents skipped: an index's VJP makes a zero array with one part filled
+    (``vB = np.zeros_like(..); vB[i] = vQ``); added to another cotangent
+    (``vC = np.add(vA, vB, out=vA)``), only that part changes: ``vA[i] += vQ`` instead
+    (no zero array, one add over the part, not the whole; the same sums)."""
+    uses = collections.Counter(name for line in lines for name in _NAME.findall(line))
+    zeros, fills = {}, {}
+    for i, line in enumerate(lines):
+        match = _ZEROS.fullmatch(line)
+        if match:
+            zeros[match.group(1)] = i
+            continue
+        match = _FILL.fullmatch(line)
+        if match and match.group(1) in zeros and match.group(1) not in fills and \
+                zeros[match.group(1)] == i - 1:
+            fills[match.group(1)] = (i, match.group(2), match.group(3))
+    out = list(lines)
+    for i, line in enumerate(lines):
+        match = _ADD_OUT.fullmatch(line)
+        if not match:
+            continue
+        result, first, second, target = match.groups()
+        if target == second:
+            first, second = second, first
+        if target != first or second not in fills or uses[second] != 3:
+            continue  # (vB: made, filled, added; nothing else reads it)
+        a, b = reals.get(first), reals.get(second)
+        if not (type(a) is np.ndarray and type(b) is np.ndarray and a.shape == b.shape
+                and a.dtype == b.dtype):
+            continue
+        j, index, part = fills[second]
+        if index.count(",") + (not index.rstrip(")").endswith(",")) >= a.ndim:
+            continue  # the part is one element: no view to add into
+        out[zeros[second]] = out[j] = None
+        out[i] = (f"{result} = {first}; _part = {first}[{index}]; "
+                  f"np.add(_part, {part}, out=_part)")
     return [line for line in out if line is not None]
 
 
@@ -1404,6 +1459,8 @@ def _optimize(lines, owned=None, sizes=None, reals=None, namespace=None):
         lines = _fold_constants(lines, namespace, owned)
     if PASSES["reuse"] and owned and reals:
         lines = _reuse_buffers(lines, owned, reals)
+    if PASSES["sparse_adds"] and reals:
+        lines = _sparse_adds(lines, reals)
     if PASSES["copies"] and owned:
         lines = _elide_copies(lines, owned)
         lines = _copy_methods(lines, reals, namespace or {})

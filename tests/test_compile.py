@@ -806,7 +806,7 @@ def test_the_reach_check_is_one_line_of_identity_tests():
 
 # -- the passes: each one switched off alone, compiled == eager -----------------------------
 
-NEW_PASSES = ("checks", "reductions", "fold", "matmul_2d", "matmul_sum")
+NEW_PASSES = ("checks", "reductions", "fold", "matmul_2d", "matmul_sum", "sparse_adds")
 
 
 def attention_block():
@@ -859,6 +859,7 @@ def test_each_pass_keeps_compiled_equal_to_eager(switched_off, monkeypatch):
         assert ", out=v" in code and "np.empty(" in code   # matmul_2d
         assert "_f" in code                          # the causal mask is folded
         assert ".sum(" not in code                   # reductions
+        assert "_part = " in code and "zeros_like" in code   # sparse_adds: one zero array
     if switched_off == "matmul_sum":
         assert "reshape(-1, 4).T" not in code
 
