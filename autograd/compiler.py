@@ -1096,10 +1096,11 @@ def _finish(rec, fn, tensors, data_traced, grad_traced, saved, result, leaves, o
 # reductions: a.sum()/np.max(a) as the ufunc reduction they call; fold: constant folding;
 # matmul_2d: (..., m, k) @ (k, n) as one GEMM; matmul_sum: a weight's gradient over
 # leading axes as one GEMM instead of a GEMM per index and a sum; sparse_adds: a zero
-# cotangent with one part filled (an index's VJP), added to another: that part added only.
+# cotangent with one part filled (an index's VJP), added to another: that part added only;
+# scalar_operands: np.maximum(a, 0) against a constant array of zeros (NumPy's fast loop).
 PASSES = {"dce": True, "reuse": True, "copies": True, "free": True, "bias_sums": True,
           "checks": True, "reductions": True, "fold": True, "matmul_2d": True,
-          "matmul_sum": True, "sparse_adds": True}
+          "matmul_sum": True, "sparse_adds": True, "scalar_operands": True}
 _NAME = re.compile(r"\bv\d+\b")
 _COPY = re.compile(r"(v\d+) = np\.array\((v\d+), dtype=np\.dtype\('(\w+)'\)\)")
 
@@ -1289,6 +1290,44 @@ def _sparse_adds(lines, reals):
     return [line for line in out if line is not None]
 
 
+_MAX_SCALAR = re.compile(
+    r"(v\d+) = np\.(maximum|minimum|fmax|fmin)\((v\d+|[-\w.]+), (v\d+|[-\w.]+)\)")
+
+
+def _scalar_operands(lines, reals, namespace):
+    """``np.maximum(vA, 0)`` (ReLU) with ``vA`` a contiguous array: the 0 becomes a constant
+    array of vA's shape and dtype. NumPy has no fast loop for a broadcast scalar in
+    maximum/minimum: two contiguous arrays run about 3x faster (float32 128x128: 6.8 µs
+    against 2.2 µs), and each element is the same maximum of the same two numbers."""
+    out = []
+    for line in lines:
+        match = _MAX_SCALAR.fullmatch(line)
+        if match:
+            result, ufunc, first, second = match.groups()
+            array, scalar = (first, second) if _NAME.fullmatch(first) else (second, first)
+            a, r = reals.get(array), reals.get(result)
+            value = namespace.get(scalar) if scalar.startswith("_c") else scalar
+            if isinstance(value, str):
+                try:
+                    value = float(value) if any(c in value for c in ".en") else int(value)
+                except ValueError:
+                    value = None
+            if (_NAME.fullmatch(array) and not _NAME.fullmatch(scalar) and _contiguous(a)
+                    and type(r) is np.ndarray and r.shape == a.shape and r.dtype == a.dtype
+                    and isinstance(value, (int, float, np.generic)) and np.ndim(value) == 0
+                    and not isinstance(value, (bool, np.bool_))):
+                name = f"_z{len(namespace)}"
+                constant = np.full(a.shape, value, a.dtype)
+                constant.flags.writeable = False
+                if np.array_equal(getattr(np, ufunc)(a, value), getattr(np, ufunc)(a, constant),
+                                  equal_nan=True):
+                    namespace[name] = constant
+                    operands = (array, name) if array == first else (name, array)
+                    line = f"{result} = np.{ufunc}({operands[0]}, {operands[1]})"
+        out.append(line)
+    return out
+
+
 _VIEWING = {"reshape", "transpose", "broadcast_to", "broadcast_arrays", "squeeze",
             "expand_dims", "ravel", "swapaxes", "moveaxis", "atleast_1d", "atleast_2d",
             "atleast_3d", "split", "array_split", "diagonal", "real", "imag", "asarray",
@@ -1457,6 +1496,8 @@ def _optimize(lines, owned=None, sizes=None, reals=None, namespace=None):
         lines = _matmul_2d(lines, reals)
     if PASSES["fold"] and namespace is not None:
         lines = _fold_constants(lines, namespace, owned)
+    if PASSES["scalar_operands"] and reals and namespace is not None:
+        lines = _scalar_operands(lines, reals, namespace)
     if PASSES["reuse"] and owned and reals:
         lines = _reuse_buffers(lines, owned, reals)
     if PASSES["sparse_adds"] and reals:

@@ -806,7 +806,8 @@ def test_the_reach_check_is_one_line_of_identity_tests():
 
 # -- the passes: each one switched off alone, compiled == eager -----------------------------
 
-NEW_PASSES = ("checks", "reductions", "fold", "matmul_2d", "matmul_sum", "sparse_adds")
+NEW_PASSES = ("checks", "reductions", "fold", "matmul_2d", "matmul_sum", "sparse_adds",
+              "scalar_operands")
 
 
 def attention_block():
@@ -910,3 +911,27 @@ def test_a_grad_fn_only_tests_for_none_is_still_checked():
     w.grad = None
     assert float(compiled(x).data) == 6.0
     np.testing.assert_allclose(w.grad, [2.0, 2.0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_against_a_constant_zeros_array_is_eagers_relu(dtype):
+    # scalar_operands: np.maximum(h, 0) becomes np.maximum(h, zeros): the same numbers,
+    # NaN, infinities and signed zeros included
+    w = ag.tensor(np.linspace(-1.0, 1.0, 12).reshape(3, 4).astype(dtype), requires_grad=True)
+
+    def step(x):
+        w.grad = None
+        loss = ((x @ w).relu() * 2.0).sum()
+        loss.backward()
+        return (x @ w).relu()
+
+    compiled = compile(step)
+    special = np.array([[np.nan, -0.0, np.inf, -np.inf, 0.0, -1.0]], dtype).T
+    for i in range(3):
+        x = np.full((6, 3), 0.5 + i, dtype) * special[:, :1] if i == 2 else \
+            np.arange(18, dtype=dtype).reshape(6, 3) - 8
+        with np.errstate(invalid="ignore"):
+            got, want = compiled(x), step(x)
+        np.testing.assert_array_equal(np.signbit(got.data), np.signbit(want.data))
+        np.testing.assert_array_equal(got.data, want.data)
+    assert "_z" in compiled.code
