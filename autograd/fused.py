@@ -218,7 +218,10 @@ def _direct_sweep(z, target, row_factor, buffer, losses, step):
     rows, num_classes = z.shape
     sums = np.empty(rows, z.dtype)
     picked_exp = np.empty(rows, z.dtype)
-    flat = np.add(_steps(rows, num_classes), target.classes, dtype=np.intp, casting="unsafe")
+    # The targets' flat positions in their block (C order: class y of row m at m * C + y)
+    local = np.add(_steps(rows, num_classes), target.classes, dtype=np.intp, casting="unsafe")
+    if rows > step:
+        local -= np.arange(rows) // step * (step * num_classes)
     add_rows = _row_summer(num_classes, z.dtype, min(step, rows))
     if row_factor is not None:
         # r * total in at least float32: the factor of a mean over many float16 rows
@@ -232,19 +235,33 @@ def _direct_sweep(z, target, row_factor, buffer, losses, step):
             values = buffer[block] if row_factor is not None else buffer[:len(sums[block])]
             np.exp(z[block], out=values)
             add_rows(values, sums[block])
-            local = flat[block] - start * num_classes
             flat_values = values.reshape(-1)
-            np.take(flat_values, local, mode="clip", out=picked_exp[block])
+            np.take(flat_values, local[block], mode="clip", out=picked_exp[block])
             if row_factor is not None:
                 np.divide(scale[block, None], sums[block, None], out=factors[block])
                 np.multiply(values, factors[block], out=values)
-                flat_values[local] -= one_hot[block]
-        info = np.finfo(z.dtype)
-        in_range = (np.sqrt(info.tiny) <= sums) & (sums <= np.sqrt(info.max))  # NaN: False
+                flat_values[local[block]] -= one_hot[block]
+        info = _finfo(z.dtype)
+        in_range = info.sqrt_tiny <= sums.min() and sums.max() <= info.sqrt_max  # NaN: False
         losses[:] = _direct_losses(target, z, picked_exp, sums)
-    if in_range.all():
+    if in_range:
         return ()
-    return [start for start in range(0, rows, step) if not in_range[start:start + step].all()]
+    bad = ~((info.sqrt_tiny <= sums) & (sums <= info.sqrt_max))
+    return [start for start in range(0, rows, step) if bad[start:start + step].any()]
+
+
+class _Limits(NamedTuple):
+    tiny: object
+    sqrt_tiny: object
+    sqrt_max: object
+
+
+@functools.lru_cache(maxsize=None)
+def _finfo(dtype):
+    """The smallest normal number of ``dtype`` and the range [sqrt(tiny), sqrt(max)] in
+    which a row sum lets exp(z) be used unshifted (see ``_sweep``)."""
+    info = np.finfo(dtype)
+    return _Limits(info.tiny, np.sqrt(info.tiny), np.sqrt(info.max))
 
 
 def _row_summer(num_classes, dtype, rows):
@@ -263,27 +280,46 @@ def _row_summer(num_classes, dtype, rows):
     so (a prime factor above 64, as 50,257) and dtypes BLAS does not have (float16) take
     ``np.add.reduce``.
     """
-    runs, left = [], num_classes
-    while left > _RUN and dtype.char in "fd":
-        run = next((d for d in range(_RUN, 7, -1) if left % d == 0), None)
-        if run is None:
-            break
-        runs.append(run)
-        left //= run
-    if dtype.char not in "fd" or left > _RUN:
+    plan = _summing_plan(num_classes, dtype)
+    if plan is None:
         return lambda values, out: np.add.reduce(values, axis=1, out=out)
-    runs.append(left)
-    ones = [np.ones(run, dtype) for run in runs]
-    sizes = np.cumprod([1] + runs[:-1])[1:]        # entries per sum after each stage
-    scratch = [np.empty(rows * num_classes // size, dtype) for size in sizes]
+    runs, ones = plan
+    # The partial sums of each stage but the last go, in turn, to the front of one
+    # scratch (the first stage's size) and to the part after it (the second stage's), so
+    # that no stage writes where it reads.
+    first = rows * num_classes // runs[0]
+    scratch = np.empty(first + first // runs[1] if len(runs) > 2 else first, dtype)
 
     def add_rows(values, out):
         part = values.reshape(-1)
-        for run, vector, space in zip(runs, ones, scratch):
-            part = np.matmul(part.reshape(-1, run), vector, out=space[:part.size // run])
+        offset = 0
+        for run, vector in zip(runs[:-1], ones):
+            size = part.size // run
+            target = scratch[offset:offset + size]
+            part = np.matmul(part.reshape(-1, run), vector, out=target)
+            offset = first if offset == 0 else 0
         np.matmul(part.reshape(-1, runs[-1]), ones[-1], out=out)
 
     return add_rows
+
+
+@functools.lru_cache(maxsize=64)
+def _summing_plan(num_classes, dtype):
+    """(run lengths, read-only vectors of ones) for ``_row_summer``, or None."""
+    if dtype.char not in "fd":
+        return None
+    runs, left = [], num_classes
+    while left > _RUN:
+        run = next((d for d in range(_RUN, 7, -1) if left % d == 0), None)
+        if run is None:
+            return None
+        runs.append(run)
+        left //= run
+    runs.append(left)
+    ones = [np.ones(run, dtype) for run in runs]
+    for vector in ones:
+        vector.flags.writeable = False
+    return tuple(runs), tuple(ones)
 
 
 _RUN = 64  # longest run of a row that one BLAS product adds up (see _row_summer)
@@ -301,22 +337,25 @@ def _direct_losses(target, z, exp_picked, sums):
     without a shift: ``exp_picked`` = exp(z[y]) and ``sums`` the row sums of exp(z),
     both rounded in z's dtype.
 
-    ``-log p[y]`` is ``log(sum) - log(exp(z[y]))``, with the same rounded ``exp(z[y])``
-    that went into the sum. In a confident row it is most of the sum, and its rounding
-    error (up to an ulp) would otherwise stay in ``log(sum) - z[y]``, which is why that
-    came out below 0 for about half of such float32 rows. This way the error cancels, the
-    result is as accurate as the shifted form's, and since the rounded sum of non-negative
-    terms is at least each of them, it cannot go below 0 (clamped as well, for a libm
-    whose log were not monotonic). Where exp(z[y]) is not a normal number (z[y] far below
-    the row's maximum), its rounding is coarse; the loss there is large and ``z[y]``
-    itself is used. Formed in float64, the difference loses nothing more to cancellation.
+    ``-log p[y]`` is ``log(sum / exp(z[y]))``, with the same rounded ``exp(z[y])`` that
+    went into the sum. In a confident row it is most of the sum, and its rounding error
+    (up to an ulp) would otherwise stay in ``log(sum) - z[y]``, which is why that came
+    out below 0 for about half of such float32 rows. This way the error cancels, the
+    result is as accurate as the shifted form's, and since the rounded sum of
+    non-negative terms is at least each of them, the quotient (formed in float64, where
+    it loses nothing that matters) is >= 1 and the loss >= 0 (clamped as well, for a libm
+    whose log(1 + tiny) were negative). Where exp(z[y]) is not a normal number (z[y] far
+    below the row's maximum), its rounding is coarse; the loss there is large and
+    ``log(sum) - z[y]`` is used.
     """
-    tiny = np.finfo(exp_picked.dtype).tiny
-    log_picked = np.log(np.maximum(exp_picked, tiny), dtype=np.float64)
-    coarse = np.flatnonzero(exp_picked < tiny)
-    if len(coarse):
-        log_picked[coarse] = z[coarse, target.classes[coarse]]
-    nll = np.log(sums, dtype=np.float64) - log_picked
+    tiny = _finfo(exp_picked.dtype).tiny
+    # log(sum / exp(z[y])) in float64: the quotient of a sum and one of its terms is >= 1
+    nll = np.divide(sums, np.maximum(exp_picked, tiny), dtype=np.float64)
+    np.log(nll, out=nll)
+    if exp_picked.min() < tiny:  # coarse: log(sum) - z[y] instead
+        coarse = np.flatnonzero(exp_picked < tiny)
+        nll[coarse] = (np.log(sums[coarse], dtype=np.float64)
+                       - z[coarse, target.classes[coarse]].astype(np.float64))
     np.maximum(nll, 0, out=nll)
     nll = np.where(target.keep, nll, 0)  # an ignored row adds nothing, even next to -inf
     return target.class_weight * nll
@@ -435,6 +474,11 @@ def index_cross_entropy(logits, classes, reduction="mean", keep=None):
     """
     z = logits.data
     rows_count, num_classes = z.shape
+    if z.nbytes > _BLOCK_BYTES:  # large: blocking pays (softmax_cross_entropy's sweep)
+        classes = classes.astype(np.intp, copy=False)
+        found = classes if keep is None else np.where(keep, classes, -1)
+        return softmax_cross_entropy(
+            logits, index_target(found, num_classes, ignore_index=-1, dtype=z.dtype), reduction)
     if keep is not None:
         classes = np.where(keep, classes, 0)  # ignored rows point at class 0
     # Reductions along short contiguous rows are slow in NumPy; with the classes on the
@@ -448,8 +492,8 @@ def index_cross_entropy(logits, classes, reduction="mean", keep=None):
         return index_target(found if keep is None else np.where(keep, found, -1),
                             num_classes, ignore_index=-1, dtype=z.dtype)
 
-    exponentials = None if z.nbytes > _BLOCK_BYTES else _exponentials(z, targets, narrow)
-    if exponentials is None:  # large (blocking pays), or a row maximum that is not finite
+    exponentials = _exponentials(z, targets, narrow)
+    if exponentials is None:  # a row maximum that is not finite
         return softmax_cross_entropy(logits, general_target(), reduction)
     buffer, flat, picked, sums = exponentials
     data, scale = _index_loss(picked, sums, keep, reduction, z.dtype)
