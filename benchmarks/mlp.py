@@ -3,7 +3,7 @@
 64 -> 128 -> 10 with ReLU and softmax cross-entropy, batch 128, float32. Against
 NumPy by hand (forward, then the manual backward starting from ``p - y``) and
 PyTorch eager if installed. No optimizer update: only the gradients.
-Target: tapegrad <= 1.3x NumPy by hand.
+Targets: tapegrad <= 1.3x NumPy by hand; tapegrad compiled (``ag.compile``) <= 0.8x.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from benchmarks import harness, overhead
 NAME = "mlp"
 TARGET = 1.3
 COMPILED = overhead.COMPILED
+COMPILED_TARGET = 0.8  # issue 16 (jax.jit: 0.82x)
 BLAS_SUMS = "NumPy by hand, BLAS bias sums"
 BATCH, SIZES = 128, (64, 128, 10)
 
@@ -113,9 +114,6 @@ def run(config):
     times = harness.compare_times(variants, config)
     value = harness.paired_ratio(times, "tapegrad", "NumPy by hand")
     compiled = harness.paired_ratio(times, COMPILED, "NumPy by hand")
-    if compiled is not None:
-        notes.append(f"{COMPILED} / NumPy by hand = {harness.format_ratio(compiled)} "
-                     "(issue 16's target: <= 0.8x)")
     if BLAS_SUMS in times:
         notes.append(f"tapegrad / {BLAS_SUMS} = "
                      f"{harness.paired_ratio(times, 'tapegrad', BLAS_SUMS):.2f}x (not the target's "
@@ -135,6 +133,9 @@ def run(config):
                             "compiled / NumPy": harness.format_ratio(compiled)}}],
         "extra_columns": ["tapegrad / NumPy", "compiled / NumPy"],
         "targets": [harness.target_row(case, "tapegrad / NumPy by hand (time)", value,
-                                       f"<= {TARGET:g}x", harness.check(value, TARGET), detail)],
+                                       f"<= {TARGET:g}x", harness.check(value, TARGET), detail),
+                    harness.target_row(case, "compiled / NumPy by hand (time)", compiled,
+                                       f"<= {COMPILED_TARGET:g}x",
+                                       harness.check(compiled, COMPILED_TARGET), detail)],
         "notes": notes,
     }

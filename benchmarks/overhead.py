@@ -2,7 +2,7 @@
 
 ``(x * w + b).sum()`` forward and backward on (16,) float64 vectors, against the
 same forward and hand-written backward in NumPy (and PyTorch eager if installed).
-Target: tapegrad <= 4x NumPy by hand.
+Targets: tapegrad <= 4x NumPy by hand; tapegrad compiled (``ag.compile``) <= 1.5x.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from benchmarks import harness
 NAME = "overhead"
 TARGET = 4.0
 COMPILED = "tapegrad compiled"  # ag.compile of the same step (autograd/compiler.py)
+COMPILED_TARGET = 1.5           # issue 16
 
 
 def compile_step(step):
@@ -81,8 +82,6 @@ def run(config):
     compiled = harness.paired_ratio(times, COMPILED, "NumPy by hand")
     detail = ", ".join(f"{name} {entry['median'] * 1e6:.2f} µs" for name, entry in times.items())
     notes = [] if torch_time else ["torch not installed: its column is skipped"]
-    notes.append(f"{COMPILED} / NumPy by hand = {harness.format_ratio(compiled)} "
-                 "(issue 16's target: <= 1.5x)")
     if torch_time:
         notes.append(f"torch / NumPy by hand = "
                      f"{harness.paired_ratio(times, 'torch', 'NumPy by hand'):.1f}x")
@@ -96,6 +95,9 @@ def run(config):
         "extra_columns": ["tapegrad / NumPy", "compiled / NumPy"],
         "targets": [harness.target_row("(16,) float64", "tapegrad / NumPy by hand (time)", value,
                                        f"<= {TARGET:g}x", harness.check(value, TARGET),
-                                       detail)],
+                                       detail),
+                    harness.target_row("(16,) float64", "compiled / NumPy by hand (time)",
+                                       compiled, f"<= {COMPILED_TARGET:g}x",
+                                       harness.check(compiled, COMPILED_TARGET), detail)],
         "notes": notes,
     }
