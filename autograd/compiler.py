@@ -51,6 +51,13 @@ Random numbers drawn from the ``ag.manual_seed`` generator (``creation.generator
 used by dropout) are drawn again at each replay, from the same generator, so a
 compiled step draws the same numbers as the eager one would.
 
+The passes (``PASSES``, each can be switched off) give eager's numbers bit for bit but
+two: ``matmul_sum`` computes a weight's gradient over leading axes (``x`` of shape
+(B, T, D) times a matrix) as one GEMM over all B*T rows where eager sums B GEMMs, so
+its result differs from eager's by float round-off (~1e-7 relative in float32);
+``sparse_adds`` adds only the filled part of an index's zero cotangent, so an entry
+that is -0.0 elsewhere stays -0.0 where eager's ``x + 0.0`` gives +0.0.
+
 Semantics that differ from eager (as with ``jax.jit``/``torch.jit.trace``): Python
 control flow that does not read a traced value (a flag, a step counter) is frozen
 at recording; plain NumPy arrays that ``fn`` reads from closures or globals (not the
@@ -1097,10 +1104,12 @@ def _finish(rec, fn, tensors, data_traced, grad_traced, saved, result, leaves, o
 # matmul_2d: (..., m, k) @ (k, n) as one GEMM; matmul_sum: a weight's gradient over
 # leading axes as one GEMM instead of a GEMM per index and a sum; sparse_adds: a zero
 # cotangent with one part filled (an index's VJP), added to another: that part added only;
-# scalar_operands: np.maximum(a, 0) against a constant array of zeros (NumPy's fast loop).
+# scalar_operands: np.maximum(a, 0) against a constant array of zeros (NumPy's fast loop);
+# masked_fills: np.where(constant mask, a, c) as np.copyto(a, c, where=~mask) in place.
 PASSES = {"dce": True, "reuse": True, "copies": True, "free": True, "bias_sums": True,
           "checks": True, "reductions": True, "fold": True, "matmul_2d": True,
-          "matmul_sum": True, "sparse_adds": True, "scalar_operands": True}
+          "matmul_sum": True, "sparse_adds": True, "scalar_operands": True,
+          "masked_fills": True}
 _NAME = re.compile(r"\bv\d+\b")
 _COPY = re.compile(r"(v\d+) = np\.array\((v\d+), dtype=np\.dtype\('(\w+)'\)\)")
 
@@ -1328,6 +1337,44 @@ def _scalar_operands(lines, reals, namespace):
     return out
 
 
+_WHERE = re.compile(r"(v\d+) = np\.where\((_[fc]\d+), (v\d+|_c\d+), (v\d+|_c\d+)\)")
+
+
+def _masked_fills(lines, owned, reals, namespace):
+    """``vR = np.where(mask, vA, c)`` for a constant mask (a causal mask), a 0-d constant
+    ``c`` and a new buffer ``vA`` read by no later line: ``np.copyto(vA, c, where=~mask)``,
+    written in place (the same entries; float32 (8, 4, 64, 64): 148 µs -> 62 µs)."""
+    last = {}
+    for i, line in enumerate(lines):
+        for name in _NAME.findall(line):
+            last[name] = i
+    out = list(lines)
+    for i, line in enumerate(lines):
+        match = _WHERE.fullmatch(line)
+        if not match:
+            continue
+        result, mask_name, first, second = match.groups()
+        array, fill, keep = (first, second, True) if first.startswith("v") else \
+            (second, first, False)
+        mask, value = namespace.get(mask_name), namespace.get(fill)
+        a, r = reals.get(array), reals.get(result)
+        if not (array.startswith("v") and fill.startswith("_c") and type(mask) is np.ndarray
+                and mask.dtype == bool and isinstance(value, (np.ndarray, np.generic, float))
+                and np.ndim(value) == 0 and array in owned and last.get(array) == i
+                and type(a) is np.ndarray and type(r) is np.ndarray and a.shape == r.shape
+                and a.dtype == r.dtype and np.result_type(a, value) == a.dtype):
+            continue
+        if any(_tape.memory_owner(reals[n]) is a for n, j in last.items()
+               if j > i and n != array and n in reals):
+            continue  # a view of it is still read later
+        where = mask if not keep else ~mask
+        where_name = f"_m{len(namespace)}"
+        namespace[where_name] = where
+        out[i] = f"np.copyto({array}, {fill}, where={where_name}); {result} = {array}"
+        owned[result] = a.dtype
+    return out
+
+
 _VIEWING = {"reshape", "transpose", "broadcast_to", "broadcast_arrays", "squeeze",
             "expand_dims", "ravel", "swapaxes", "moveaxis", "atleast_1d", "atleast_2d",
             "atleast_3d", "split", "array_split", "diagonal", "real", "imag", "asarray",
@@ -1500,6 +1547,8 @@ def _optimize(lines, owned=None, sizes=None, reals=None, namespace=None):
         lines = _scalar_operands(lines, reals, namespace)
     if PASSES["reuse"] and owned and reals:
         lines = _reuse_buffers(lines, owned, reals)
+    if PASSES["masked_fills"] and owned and reals and namespace is not None:
+        lines = _masked_fills(lines, owned, reals, namespace)
     if PASSES["sparse_adds"] and reals:
         lines = _sparse_adds(lines, reals)
     if PASSES["copies"] and owned:

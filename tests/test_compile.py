@@ -807,7 +807,7 @@ def test_the_reach_check_is_one_line_of_identity_tests():
 # -- the passes: each one switched off alone, compiled == eager -----------------------------
 
 NEW_PASSES = ("checks", "reductions", "fold", "matmul_2d", "matmul_sum", "sparse_adds",
-              "scalar_operands")
+              "scalar_operands", "masked_fills")
 
 
 def attention_block():
@@ -861,6 +861,7 @@ def test_each_pass_keeps_compiled_equal_to_eager(switched_off, monkeypatch):
         assert "_f" in code                          # the causal mask is folded
         assert ".sum(" not in code                   # reductions
         assert "_part = " in code and "zeros_like" in code   # sparse_adds: one zero array
+        assert "np.copyto(" in code and "np.where(" not in code   # masked_fills
     if switched_off == "matmul_sum":
         assert "reshape(-1, 4).T" not in code
 
