@@ -45,7 +45,7 @@ def test_target_rows_cover_every_suite(tiny_run):
     directory, _ = tiny_run
     results = json.loads((directory / "quick.json").read_text())
     targets = {name: len(suite["targets"]) for name, suite in results["suites"].items()}
-    assert targets == {"overhead": 1, "scalar": 1, "depth": 2, "softmax_ce": 3, "mlp": 1,
+    assert targets == {"overhead": 1, "scalar": 1, "depth": 2, "softmax_ce": 6, "mlp": 1,
                        "linear_ce": 3, "transformer": 1}
 
 
@@ -72,16 +72,50 @@ def test_prints_the_table_and_every_file_written(tiny_run, capsys):
 
 
 def test_softmax_ce_rows_carry_the_machine_limits(tiny_run):
-    """Every case has the np.exp-alone and one-pass rows and the ratios to them."""
+    """Every case has the three limit rows (np.exp alone, one pass, exp + row scaling) and
+    the ratios to them; --quick judges both target cases, each with three target rows."""
+    from benchmarks import softmax_ce
+
     directory, _ = tiny_run
     suite = json.loads((directory / "quick.json").read_text())["suites"]["softmax_ce"]
-    assert {"np.exp alone", "one pass"} <= set(suite["columns"])
+    assert {"np.exp alone", "one pass", "exp + row scaling"} <= set(suite["columns"])
+    assert "fused / exp + row scaling" in suite["extra_columns"]
     for row in suite["rows"]:
-        for name in ("composed / fused", "composed / exp alone", "fused / exp alone",
-                     "fused / one pass", "fused / NumPy", "fused mem / logits"):
+        for name in ("fused / exp alone", "fused / exp + row scaling", "fused / one pass",
+                     "exp + row scaling / exp alone", "fused / NumPy", "composed / fused",
+                     "composed / exp alone", "fused mem / logits"):
             assert row["ratios"][name] > 0, (row["case"], name)
-    (target,) = [row for row in suite["targets"] if row["metric"] == "composed / fused (time)"]
-    assert "composed / np.exp alone" in target["detail"] and "fused / one pass" in target["detail"]
+        assert row["extra"]["fused / exp + row scaling"].endswith("x"), row["case"]
+    cases = ["4096x1000 float32", "64x50000 float32"]
+    assert suite["plot_data"]["target_cases"] == cases
+    assert {row["case"] for row in suite["rows"]} >= set(cases)
+    metrics = {"fused / np.exp alone (time)": "<= 1.6x", "fused / NumPy in-place (time)": "<= 1.1x",
+               "fused peak extra memory / logits": "<= 1.05x"}
+    assert [(row["case"], row["metric"], row["target"]) for row in suite["targets"]] == [
+        (case, metric, limit) for case in cases for metric, limit in metrics.items()]
+    assert not any("composed / fused" in row["metric"] for row in suite["targets"])
+    for case in cases:
+        (target,) = [row for row in suite["targets"]
+                     if row["case"] == case and row["metric"] == "fused / np.exp alone (time)"]
+        for name in ("fused", "composed", "NumPy in-place", *softmax_ce.LIMITS):
+            assert re.search(rf"\b{re.escape(name)} \d+\.\d\d ms", target["detail"]), (case, name)
+        for ratio in ("fused / exp + row scaling = ", "exp + row scaling / np.exp alone = ",
+                      "fused / one pass = ", "composed / fused = "):
+            assert ratio in target["detail"], (case, ratio)
+
+
+def test_exp_and_row_scaling_leaves_each_row_scaled():
+    """The limit row does the work it claims: exp of every logit, each row times its factor,
+    across block boundaries (a block of 1 MiB holds 5 rows of 50000 float32)."""
+    from benchmarks import softmax_ce
+
+    rng = np.random.default_rng(1)
+    logits = rng.standard_normal((12, 50000)).astype(np.float32)
+    factors = rng.uniform(0.5, 2.0, 12).astype(np.float32)
+    buffer = np.empty_like(logits)
+    out = softmax_ce.exp_and_row_scaling(logits, buffer, factors)
+    assert out is buffer
+    np.testing.assert_allclose(out, np.exp(logits) * factors[:, None], rtol=1e-6)
 
 
 def test_machine_records_cpu_and_avx512():
@@ -158,14 +192,16 @@ def test_plots_draw_every_panel_from_a_full_shaped_suite(tmp_path):
     for dtype in ("float32", "float64"):
         for shape in ([128, 10], [4096, 1000]):
             times = {name: {"median": 1e-3 * (i + 1)} for i, name in
-                     enumerate(["fused", "composed", "np.exp alone", "one pass"])}
+                     enumerate(["fused", "composed", "np.exp alone", "one pass",
+                                "exp + row scaling"])}
             rows.append({"case": f"{shape[0]}x{shape[1]} {dtype}", "shape": shape, "dtype": dtype,
                          "logits_bytes": shape[0] * shape[1] * 4, "times": times,
                          "memory": {"fused": 100, "composed": 600},
-                         "ratios": {"composed / fused": 2.0, "composed / exp alone": 2.0 / 3}})
-    suite = {"rows": rows, "columns": ["fused", "composed", "np.exp alone", "one pass"],
-             "plot_data": {"target_case": "4096x1000 float32", "faster_than_composed": 3.0,
-                           "memory_limit": 2.0}}
+                         "ratios": {"fused / exp alone": 1.5, "exp + row scaling / exp alone": 1.2}})
+    suite = {"rows": rows,
+             "columns": ["fused", "composed", "np.exp alone", "one pass", "exp + row scaling"],
+             "plot_data": {"target_cases": ["4096x1000 float32", "64x50000 float32"],
+                           "exp_ratio_limit": 1.6, "near_numpy": 1.1, "memory_limit": 1.05}}
     notes, paths = plots.draw({"softmax_ce": suite}, str(tmp_path), "t",
                               {"cpu": "Test CPU", "avx512": True, "cpu_count": 2})
     assert notes == [] and paths == [str(tmp_path / "t-softmax_ce.png")]
