@@ -807,7 +807,7 @@ def test_the_reach_check_is_one_line_of_identity_tests():
 # -- the passes: each one switched off alone, compiled == eager -----------------------------
 
 NEW_PASSES = ("checks", "reductions", "fold", "matmul_2d", "matmul_sum", "sparse_adds",
-              "scalar_operands", "masked_fills")
+              "scalar_operands", "masked_fills", "buffers")
 
 
 def attention_block():
@@ -837,10 +837,15 @@ def attention_block():
     return step, [x, *params.values()]
 
 
-@pytest.mark.parametrize("switched_off", [None, *NEW_PASSES, "all"])
+@pytest.mark.parametrize("switched_off", [None, *NEW_PASSES, "all", "buffers everywhere"])
 def test_each_pass_keeps_compiled_equal_to_eager(switched_off, monkeypatch):
     from autograd import compiler
-    for name in (NEW_PASSES if switched_off == "all" else [switched_off] if switched_off else []):
+    if switched_off == "buffers everywhere":  # every temporary in a buffer of its own or
+        monkeypatch.setattr(compiler, "BUFFER_BYTES", 0)  # shared: lifetimes stress-tested
+        monkeypatch.setitem(compiler.PASSES, "buffers", True)   # (off by default)
+        switched_off = "none"
+    for name in (NEW_PASSES if switched_off == "all" else
+                 [switched_off] if switched_off not in (None, "none") else []):
         monkeypatch.setitem(compiler.PASSES, name, False)
     eager, _ = attention_block()
     step, params = attention_block()
@@ -864,6 +869,53 @@ def test_each_pass_keeps_compiled_equal_to_eager(switched_off, monkeypatch):
         assert "np.copyto(" in code and "np.where(" not in code   # masked_fills
     if switched_off == "matmul_sum":
         assert "reshape(-1, 4).T" not in code
+    if switched_off == "none":
+        assert "out=_p" in code
+
+
+def test_a_program_with_buffers_replays_in_one_thread_at_a_time(monkeypatch):
+    import threading
+    from autograd import compiler
+    monkeypatch.setattr(compiler, "BUFFER_BYTES", 0)
+    monkeypatch.setitem(compiler.PASSES, "buffers", True)
+    w = ag.tensor(np.linspace(-1.0, 1.0, 64).reshape(8, 8))
+
+    def f(x):
+        h = ag.tanh(x @ w)
+        for _ in range(4):
+            h = ag.tanh(h @ w) * x + h
+        return (h * h).sum()
+
+    compiled = compile(ag.value_and_grad(f))
+    inputs = [np.full((4, 8), 0.1 * i) for i in range(8)]
+    wants = [ag.value_and_grad(f)(x) for x in inputs]
+    compiled(inputs[0])
+    compiled(inputs[1])
+    assert "out=_p" in compiled.code
+    errors = []
+
+    def worker(order):
+        for _ in range(100):
+            for i in order:
+                value, grad = compiled(inputs[i])
+                if not (np.allclose(value.data, wants[i][0].data, rtol=1e-12)
+                        and np.allclose(grad, wants[i][1], rtol=1e-12)):
+                    errors.append(i)
+
+    threads = [threading.Thread(target=worker, args=(order,))
+               for order in (list(range(8)), list(range(8))[::-1])]
+    import sys
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch inside replays (without the lock: wrong)
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors, errors
+    assert compiled.stats["replayed"] >= 1000, compiled.stats
 
 
 def _sgd(step):
