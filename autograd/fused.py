@@ -236,7 +236,7 @@ def _direct_sweep(z, target, row_factor, buffer, losses, step):
             np.exp(z[block], out=values)
             add_rows(values, sums[block])
             flat_values = values.reshape(-1)
-            np.take(flat_values, local[block], mode="clip", out=picked_exp[block])
+            picked_exp[block] = flat_values[local[block]]
             if row_factor is not None:
                 np.divide(scale[block, None], sums[block, None], out=factors[block])
                 np.multiply(values, factors[block], out=values)
@@ -281,10 +281,10 @@ def _row_summer(num_classes, dtype, rows):
     so (a prime factor above 64, as 50,257) and dtypes BLAS does not have (float16) take
     ``np.add.reduce``.
     """
-    plan = _summing_plan(num_classes, dtype)
-    if plan is None:
+    runs = _summing_plan(num_classes, dtype)
+    if runs is None:
         return lambda values, out: np.add.reduce(values, axis=1, out=out)
-    runs, ones = plan
+    ones = [_ONES[dtype][:run] for run in runs]
     # The partial sums of each stage but the last go, in turn, to the front of one
     # scratch (the first stage's size) and to the part after it (the second stage's), so
     # that no stage writes where it reads.
@@ -306,8 +306,8 @@ def _row_summer(num_classes, dtype, rows):
 
 @functools.lru_cache(maxsize=64)
 def _summing_plan(num_classes, dtype):
-    """(run lengths, read-only vectors of ones) for ``_row_summer``, or None."""
-    if dtype.char not in "fd":
+    """The run lengths of ``_row_summer``'s stages, or None (NumPy's pairwise sum)."""
+    if dtype not in _ONES:
         return None
     runs, left = [], num_classes
     while left > _RUN:
@@ -320,13 +320,15 @@ def _summing_plan(num_classes, dtype):
         runs.append(run)
         left //= run
     runs.append(left)
-    ones = [np.ones(run, dtype) for run in runs]
-    for vector in ones:
-        vector.flags.writeable = False
-    return tuple(runs), tuple(ones)
+    return tuple(runs)
 
 
 _RUN = 64  # longest run of a row that one BLAS product adds up (see _row_summer)
+# Made at import, read-only: ag.compile traces the arrays np.ones makes while it records
+# (they become lines of its program), so they must not be kept from one call to the next.
+_ONES = {np.dtype(kind): np.ones(_RUN, kind) for kind in (np.float32, np.float64)}
+for _vector in _ONES.values():
+    _vector.flags.writeable = False
 
 
 def _rows_of(target, block):
