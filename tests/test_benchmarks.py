@@ -45,8 +45,8 @@ def test_target_rows_cover_every_suite(tiny_run):
     directory, _ = tiny_run
     results = json.loads((directory / "quick.json").read_text())
     targets = {name: len(suite["targets"]) for name, suite in results["suites"].items()}
-    assert targets == {"overhead": 1, "scalar": 1, "depth": 2, "softmax_ce": 6, "mlp": 1,
-                       "linear_ce": 3, "transformer": 1}
+    assert targets == {"overhead": 2, "scalar": 1, "depth": 2, "softmax_ce": 6, "mlp": 2,
+                       "linear_ce": 3, "transformer": 2}
 
 
 def test_writes_markdown_table_and_plots(tiny_run):
