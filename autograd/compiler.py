@@ -2001,7 +2001,12 @@ def _outputs(rec, value, parts):
 def _readable(source, rec):
     """The program's source with a header naming the constants it refers to."""
     header = ["# ag.compile: the replayed program (forward, then backward)"]
-    for name in sorted(n for n in rec.ns if n.startswith("_") and n[1:2] in "ctfd"):
+    held = sorted(n for n in rec.ns if re.fullmatch(r"_o\d+", n))
+    if held:
+        header.append(f"# {held[0]}..: the {len(held)} objects (cells, globals, modules, lists) "
+                      "through which fn reaches its tensors, checked at each call")
+    for name in sorted(n for n in rec.ns if n.startswith("_") and n[1:2] in "ctfdzmp"
+                       and not re.fullmatch(r"_o\d+", n)):
         value = rec.ns[name]
         if isinstance(value, Tensor):
             header.append(f"# {name}: Tensor{value.shape} {value.dtype}")
