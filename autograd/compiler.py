@@ -39,7 +39,8 @@ What is checked, so that a replay never uses a stale value:
   global ``w``, ``layers[1] = Linear(...)``, ``layers.append(...)`` are seen. NOT seen
   (the replay uses the old tensor): a tensor fn reaches only through a Python module's
   attribute (``config.w``), a class attribute, ``__slots__``, a set, deque, generator or
-  other container than list/tuple/dict, an object more than 12 steps away, or code of
+  other container than list/tuple/dict, a container of more than 10,000 items, an object
+  more than 12 steps away (or beyond the first 20,000 objects looked at), or code of
   autograd/NumPy itself; assign ``.data`` instead (as optimizers do) or pass the tensor
   as an argument.
 - tensor arguments: a replay refuses (and records again) when one is a tensor the
@@ -1722,6 +1723,7 @@ def _opaque_arguments(value, found=None, depth=0):
 
 _WALK_DEPTH = 12      # edges from fn to a tensor it reads, at most
 _WALK_NODES = 20000   # objects looked at, at most, per recording
+_WALK_ITEMS = 10000   # a list, tuple, dict or object with more items is not looked into
 _NOT_WALKED = (type, types.ModuleType, np.ndarray, np.generic, np.dtype, str, bytes, int,
                float, complex, bool, type(None), Tensor, weakref.ref, types.BuiltinFunctionType,
                np.random.Generator, np.random.BitGenerator)
@@ -1748,6 +1750,8 @@ def _edges(value):
     through: ``holder`` is the object the accessor applies to (``value`` itself, or an
     object it holds that cannot be rebound: a function's closure cell, its globals)."""
     kind = type(value)
+    if kind in (list, tuple, dict) and len(value) > _WALK_ITEMS:
+        return []
     if kind is list or kind is tuple:
         return [(value, f"[{i}]", item) for i, item in enumerate(value)]
     if kind is dict:
@@ -1779,7 +1783,8 @@ def _edges(value):
     if isinstance(value, Compiled):
         return [(value, ".fn", value.fn)]
     attributes = getattr(value, "__dict__", None)
-    if type(attributes) is not dict or kind.__module__.startswith("numpy"):
+    if type(attributes) is not dict or kind.__module__.startswith("numpy") or \
+            len(attributes) > _WALK_ITEMS:
         return []
     out = []
     for name, item in attributes.items():
