@@ -268,3 +268,23 @@ def test_paired_ratio_is_the_median_of_per_round_ratios():
     median_a, median_b = (sorted(timings[name]["values"])[2] for name in "ab")
     assert median_a / median_b == pytest.approx(0.3)  # what the medians' ratio would say
     assert harness.paired_ratio(timings, "a", "missing") is None
+
+
+def test_passes_builds_the_fused_sweep_up_one_pass_at_a_time():
+    """python -m benchmarks.passes: every step runs, its last step is the whole call, and
+    the block-by-block steps compute what the fused op does (the gradient of the mean)."""
+    import autograd as ag
+    from benchmarks import passes
+
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((300, 700)).astype(np.float32)
+    classes = rng.integers(0, 700, 300)
+    steps = passes._steps(z, classes)
+    assert list(steps)[0] == "exp" and list(steps)[-1] == "ag.cross_entropy"
+    np.testing.assert_allclose(steps["exp"](), np.exp(z), rtol=1e-6)
+    logits = ag.tensor(z, requires_grad=True)
+    ag.cross_entropy(logits, classes).backward()
+    np.testing.assert_allclose(steps["+ targets"](), logits.grad, rtol=1e-5, atol=1e-9)
+    ratios, exp_time = passes.measure((64, 200), rounds=1)
+    assert set(ratios) == set(steps) and exp_time > 0
+    assert all(ratio > 0 for ratio in ratios.values())
