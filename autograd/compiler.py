@@ -514,10 +514,14 @@ class _Recording:
         name = getattr(function, "__name__", "")
         if name in ("copyto", "put", "place", "putmask", "put_along_axis", "fill_diagonal"):
             self.check_write(args[0], f"np.{name}")
-        if "out" in kwargs and kwargs["out"] is not None:
-            self.check_write(kwargs["out"], f"np.{name}(..., out=)")
+        out = kwargs.get("out")
+        if out is not None:
+            self.check_write(out, f"np.{name}(..., out=)")
         real = function(*self.unwrap(args), **self.unwrap(kwargs))
         text = self.call_expr(self.func_name(function), args, kwargs)
+        if out is not None:  # a statement: its write is kept even if nothing reads its value
+            self.emit(text)
+            return out
         return self.wrap(real, text, static=function in _STATIC_FUNCTIONS,
                          fresh=function in _ALLOCATING_FUNCTIONS)
 
@@ -533,8 +537,14 @@ class _Recording:
         if name in ("fill", "sort", "put", "partition", "resize", "itemset", "setfield",
                     "setflags", "byteswap"):
             self.check_write(traced, f".{name}()")
+        out = (kwargs or {}).get("out")
+        if out is not None:
+            self.check_write(out, f".{name}(..., out=)")
         real = getattr(real_self, name)(*self.unwrap(args), **self.unwrap(kwargs))
         text = self.call_expr(f"{traced._ref()}.{name}", args, kwargs)
+        if out is not None:  # a statement: its write is kept even if nothing reads its value
+            self.emit(text)
+            return out
         return self.wrap(real, text, static=name in _STATIC_METHODS,
                          fresh=name in _ALLOCATING_METHODS and not (kwargs or {}).get(
                              "copy", True) is False)

@@ -988,3 +988,21 @@ def test_relu_against_a_constant_zeros_array_is_eagers_relu(dtype):
         np.testing.assert_array_equal(np.signbit(got.data), np.signbit(want.data))
         np.testing.assert_array_equal(got.data, want.data)
     assert "_z" in compiled.code
+
+
+def test_a_numpy_call_writing_with_out_is_kept():
+    # np.take(..., out=buf) and a.sum(out=...) write into buffers of the program: their
+    # results are not read, but the writes are (dead-code elimination must keep them)
+    w = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+
+    def step(idx):
+        buf = np.zeros_like(w.data)
+        np.take(w.data, idx, out=buf)
+        total = np.zeros_like(w.data, shape=())
+        (buf * np.array([1.0, 10.0, 100.0])).sum(out=total)
+        return total
+
+    compiled = compile(step)
+    for idx in ([2, 0, 1], [1, 2, 0], [0, 0, 1], [2, 2, 2]):
+        assert float(compiled(np.array(idx))) == float(step(np.array(idx)))
+    assert compiled.stats["replayed"] >= 3
