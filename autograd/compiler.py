@@ -80,6 +80,7 @@ import numbers
 import re
 import sys
 import functools
+import inspect
 import threading
 import types
 import warnings
@@ -515,6 +516,8 @@ class _Recording:
         if name in ("copyto", "put", "place", "putmask", "put_along_axis", "fill_diagonal"):
             self.check_write(args[0], f"np.{name}")
         out = kwargs.get("out")
+        if out is None and len(args) > 1:
+            out = _positional_out(function, args, kwargs)
         if out is not None:
             self.check_write(out, f"np.{name}(..., out=)")
         real = function(*self.unwrap(args), **self.unwrap(kwargs))
@@ -579,6 +582,25 @@ class _Recording:
         self.check_write(traced, "item assignment")
         traced._v[self.unwrap(index)] = self.unwrap(value)
         self.emit(f"{traced._ref()}[{self.expr(index)}] = {self.expr(value)}")
+
+
+@functools.lru_cache(maxsize=None)
+def _signature(function):
+    try:
+        return inspect.signature(function)
+    except (TypeError, ValueError):
+        return None
+
+
+def _positional_out(function, args, kwargs):
+    """The ``out`` a NumPy function was given by position (``np.take(a, i, None, buf)``)."""
+    signature = _signature(function)
+    if signature is None or "out" not in signature.parameters:
+        return None
+    try:
+        return signature.bind(*args, **kwargs).arguments.get("out")
+    except TypeError:
+        return None
 
 
 # ---------------------------------------------------------------------------

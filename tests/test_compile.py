@@ -998,6 +998,9 @@ def test_a_numpy_call_writing_with_out_is_kept():
     def step(idx):
         buf = np.zeros_like(w.data)
         np.take(w.data, idx, out=buf)
+        again = np.zeros_like(w.data)
+        np.take(w.data, idx, None, again)   # out by position
+        buf = buf + 0.5 * again
         total = np.zeros_like(w.data, shape=())
         (buf * np.array([1.0, 10.0, 100.0])).sum(out=total)
         return total
