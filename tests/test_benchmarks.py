@@ -279,7 +279,8 @@ def test_passes_builds_the_fused_sweep_up_one_pass_at_a_time():
     rng = np.random.default_rng(0)
     z = rng.standard_normal((300, 700)).astype(np.float32)
     classes = rng.integers(0, 700, 300)
-    steps = passes._steps(z, classes)
+    steps, read = passes._steps(z, classes)
+    np.testing.assert_array_equal(read, z)
     assert list(steps)[0] == "exp" and list(steps)[-1] == "ag.cross_entropy"
     np.testing.assert_allclose(steps["exp"](), np.exp(z), rtol=1e-6)
     logits = ag.tensor(z, requires_grad=True)
