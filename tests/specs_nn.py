@@ -13,6 +13,8 @@ distinct (no tied maxima within finite-difference reach), layer-norm rows have a
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -214,3 +216,41 @@ def softplus_arguments(draw, dtype):
 
 
 ROWS.append(Spec("nn.functional.softplus", F.softplus, _softplus_reference, softplus_arguments))
+
+
+# ---------------------------------------------------------------------------
+# gelu: exact (erf) and tanh forms, on contiguous and non-contiguous layouts
+# ---------------------------------------------------------------------------
+
+def _laid_out(x, layout):
+    """x (an array or a Tensor) as a view: itself, transposed, or every other column."""
+    if layout == "transposed":
+        return x.T
+    if layout == "strided":
+        return x[..., ::2]
+    return x
+
+
+_ERF = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _gelu_reference(x, approximate, layout):
+    x = _laid_out(x, layout)
+    wide = x.astype(np.float64)
+    if approximate == "tanh":
+        value = 0.5 * wide * (1 + np.tanh(math.sqrt(2 / math.pi) * (wide + 0.044715 * wide ** 3)))
+    else:
+        value = 0.5 * wide * (1 + _ERF(wide / math.sqrt(2)))
+    return np.asarray(value).astype(x.dtype)
+
+
+@st.composite
+def gelu_arguments(draw, dtype):
+    x = draw(ags.arrays(dtype, min_value=-6, max_value=6))
+    layouts = ["contiguous"] + (["transposed", "strided"] if x.ndim else [])
+    return x, draw(st.sampled_from(["none", "tanh"])), draw(st.sampled_from(layouts))
+
+
+ROWS.append(Spec("nn.functional.gelu",
+                 lambda x, approximate, layout: F.gelu(_laid_out(x, layout), approximate),
+                 _gelu_reference, gelu_arguments))

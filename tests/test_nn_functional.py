@@ -60,7 +60,7 @@ def _torch_f():
 # ---------------------------------------------------------------------------
 
 FUSED = ["conv2d", "max_pool2d", "layer_norm", "scaled_dot_product_attention",
-         "binary_cross_entropy_with_logits", "softplus"]
+         "binary_cross_entropy_with_logits", "softplus", "gelu"]
 
 
 @pytest.mark.parametrize("name", FUSED)
@@ -443,6 +443,71 @@ def test_activation_known_values():
     np.testing.assert_allclose(x.grad, [math.exp(-1), 1.0, 1.0])
     with pytest.raises(ValueError, match="gelu: approximate must be 'none' or 'tanh', got 'fast'"):
         F.gelu(x, approximate="fast")
+
+
+GELU_MODES = ["none", "tanh"]
+
+
+@pytest.mark.parametrize("approximate", GELU_MODES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gelu_is_one_node_with_the_composed_values_and_gradients(approximate, dtype):
+    x = (_rng().standard_normal((4, 6, 8)) * 3).astype(dtype)
+    x[0, 0, :4] = [0.0, -30.0, 30.0, -1e-30]
+    fused = ag.tensor(x, requires_grad=True)
+    composed = ag.tensor(x, requires_grad=True)
+    out = F.gelu(fused, approximate)
+    assert out._parents == (fused,) and out._op == "gelu" and out.dtype == dtype
+    reference = F._composed_gelu(composed, approximate)
+    np.testing.assert_array_equal(out.data, reference.data)   # the same operations, in order
+    cotangent = _rng(1).standard_normal(x.shape).astype(dtype)
+    out.backward(cotangent)
+    reference.backward(cotangent)
+    assert fused.grad.dtype == dtype
+    tolerance = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(fused.grad, composed.grad, rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("approximate", GELU_MODES)
+def test_gelu_on_views_retained_graphs_and_no_grad(approximate):
+    x = ag.tensor(_rng().standard_normal((6, 5)), requires_grad=True)
+    for view in (x.T, x[:, ::2], x[1]):
+        assert gradcheck(lambda x: F.gelu(x, approximate), view.data)
+        np.testing.assert_array_equal(F.gelu(view, approximate).data,
+                                      F.gelu(ag.tensor(np.ascontiguousarray(view.data)),
+                                             approximate).data)
+    y = F.gelu(x.T, approximate).sum()
+    y.backward(retain_graph=True)
+    first = x.grad.copy()
+    y.backward()                                  # the saved derivative is read, not consumed
+    np.testing.assert_allclose(x.grad, 2 * first, rtol=1e-15)
+    with ag.no_grad():
+        assert not F.gelu(x, approximate).requires_grad
+    scalar = F.gelu(ag.tensor(0.5, requires_grad=True), approximate)
+    assert scalar.shape == () and isinstance(scalar.data, np.float64)
+
+
+@pytest.mark.parametrize("approximate", GELU_MODES)
+def test_gelu_derivatives_to_third_order(approximate):
+    # at 0 both forms have gelu' = 1/2, gelu'' = sqrt(2 / pi), and gelu''' = 0
+    # (gelu(x) - x / 2 is even)
+    first = ag.grad(lambda x: F.gelu(x, approximate))
+    second = ag.grad(first)
+    third = ag.grad(second)
+    assert float(first(0.0)) == pytest.approx(0.5, abs=1e-15)
+    assert float(second(0.0)) == pytest.approx(math.sqrt(2 / math.pi), rel=1e-14)
+    assert float(third(0.0)) == pytest.approx(0.0, abs=1e-14)
+
+    def second_derivative(x):
+        return ag.grad(lambda y: ag.grad(lambda z: F.gelu(z, approximate).sum())(y).sum())(x)
+
+    x = _rng(2).standard_normal(5)
+    assert gradcheck(second_derivative, x)
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(x, requires_grad=True)
+    (d1,) = torch.autograd.grad(torch.nn.functional.gelu(t, approximate=approximate).sum(), t,
+                                create_graph=True)
+    (d2,) = torch.autograd.grad(d1.sum(), t)
+    np.testing.assert_allclose(second_derivative(x), d2.numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_elu_of_large_inputs_is_finite_with_finite_gradients():
