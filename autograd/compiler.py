@@ -1153,13 +1153,16 @@ def _locked(replay):
 # cotangent with one part filled (an index's VJP), added to another: that part added only;
 # scalar_operands: np.maximum(a, 0) against a constant array of zeros (NumPy's fast loop);
 # masked_fills: np.where(constant mask, a, c) as np.copyto(a, c, where=~mask) in place;
+# finite_guards: eager's all-finite test (np.isfinite(g).all(), _select's) as one BLAS
+# dot with zeros, a 0-d one as math.isfinite; bool_masks: a float array times a bool
+# mask of its shape multiplies by the mask cast to float first (NumPy's fast loop);
 # buffers (off: measured no faster on the transformer step, 0.90x against 0.87x of NumPy
 # by hand without it, and it serialises replays): large temporaries written into buffers
 # allocated once, shared by names whose lifetimes do not overlap.
 PASSES = {"dce": True, "reuse": True, "copies": True, "free": True, "bias_sums": True,
           "checks": True, "reductions": True, "fold": True, "matmul_2d": True,
           "matmul_sum": True, "sparse_adds": True, "scalar_operands": True,
-          "masked_fills": True, "buffers": False}
+          "masked_fills": True, "finite_guards": True, "bool_masks": True, "buffers": False}
 _NAME = re.compile(r"\bv\d+\b")
 _COPY = re.compile(r"(v\d+) = np\.array\((v\d+), dtype=np\.dtype\('(\w+)'\)\)")
 
@@ -1422,6 +1425,103 @@ def _masked_fills(lines, owned, reals, namespace):
         namespace[where_name] = where
         out[i] = f"np.copyto({array}, {fill}, where={where_name}); {result} = {array}"
         owned[result] = a.dtype
+    return out
+
+
+_ISFINITE = re.compile(r"(v\d+) = np\.isfinite\((v\d+)\)")
+_ALL_OF = re.compile(r"(v\d+) = np\.logical_and\.reduce\((v\d+), axis=None\)")
+_BOOL_GUARD = re.compile(r"if bool\((v\d+)\) is not (True|False): raise _GuardFailure")
+
+
+@functools.lru_cache(maxsize=None)
+def _dot_sees_nonfinite(char):
+    """Whether ``np.vdot(a, zeros)`` is NaN for every array ``a`` of dtype ``char`` holding an
+    inf or a NaN (inf * 0 and NaN * 0 are NaN, finite * 0 is 0: IEEE says so, and this
+    checks that the BLAS behind NumPy does every product), and 0 for the largest finite
+    numbers. Checked once per dtype, at a few sizes and positions."""
+    dtype = np.dtype(char)
+    for size in (1, 7, 64, 1000, 4099):
+        zeros = np.zeros(size, dtype)
+        for bad in (np.inf, -np.inf, np.nan):
+            for where in {0, size // 2, size - 1}:
+                a = np.ones(size, dtype)
+                a[where] = bad
+                if math.isfinite(np.vdot(a, zeros)):
+                    return False
+        if np.vdot(np.full(size, np.finfo(dtype).max, dtype), zeros) != 0:
+            return False
+    return True
+
+
+def _finite_guards(lines, reals, namespace):
+    """Eager's test that an array is finite everywhere (``_select`` before its product)::
+
+        vB = np.isfinite(vA); vC = np.logical_and.reduce(vB, axis=None)
+        if bool(vC) is not True: raise _GuardFailure
+
+    becomes ``if not _isfinite(np.vdot(vA, zeros)): raise _GuardFailure`` for a float32 or
+    float64 ``vA``: the dot is NaN exactly when an entry is inf or NaN, in one BLAS pass
+    with no bool temporary (float32 128x128: 4.2 µs -> 2.0 µs). A 0-d test,
+    ``vB = np.isfinite(vA)`` then its guard, becomes ``math.isfinite(vA)`` (1.2 µs ->
+    0.1 µs). The same outcome for every input: the guard fails when eager's would."""
+    uses = collections.Counter(name for line in lines for name in _NAME.findall(line))
+    out = list(lines)
+    for i, line in enumerate(lines):
+        match = _ISFINITE.fullmatch(line)
+        if not match or uses[match.group(1)] != 2:
+            continue
+        test, source = match.groups()
+        a = reals.get(source)
+        if not isinstance(a, (np.ndarray, np.generic)) or a.dtype.char not in "efd":
+            continue
+        if np.ndim(a) == 0:
+            guard = _BOOL_GUARD.fullmatch(lines[i + 1]) if i + 1 < len(lines) else None
+            if guard and guard.group(1) == test:
+                negate = "not " if guard.group(2) == "True" else ""
+                out[i] = None
+                out[i + 1] = f"if {negate}_isfinite({source}): raise _GuardFailure"
+            continue
+        if i + 2 >= len(lines) or a.dtype.char not in "fd" or type(a) is not np.ndarray:
+            continue
+        every, guard = _ALL_OF.fullmatch(lines[i + 1]), _BOOL_GUARD.fullmatch(lines[i + 2])
+        if not (every and guard and every.group(2) == test and guard.group(1) == every.group(1)
+                and uses[every.group(1)] == 2 and _dot_sees_nonfinite(a.dtype.char)):
+            continue
+        zeros = np.zeros(a.size, a.dtype)
+        zeros.flags.writeable = False
+        name = f"_z{len(namespace)}"
+        namespace[name] = zeros
+        negate = "not " if guard.group(2) == "True" else ""
+        out[i] = out[i + 1] = None
+        out[i + 2] = f"if {negate}_isfinite(np.vdot({source}, {name})): raise _GuardFailure"
+    namespace.setdefault("_isfinite", math.isfinite)
+    return [line for line in out if line is not None]
+
+
+_MULTIPLY = re.compile(r"(v\d+) = np\.multiply\((v\d+), (v\d+)((?:, out=v\d+)?)\)")
+BOOL_MASK_SIZE = 1024  # smaller products keep their bool operand (the cast costs a call)
+
+
+def _bool_masks(lines, reals):
+    """``np.multiply(vG, vM)`` of a float32/float64 array and a bool mask of the same shape
+    (ReLU's backward, ``g * (x > 0)``): the mask is cast to vG's dtype first,
+    ``np.multiply(vG, vM.astype(np.float32))``. NumPy casts the bool operand to the float
+    either way, but inside the ufunc that runs a buffered loop: float32 128x128, 5.9 µs
+    against 1.8 + 2.1 µs. The same products, bit for bit."""
+    out = []
+    for line in lines:
+        match = _MULTIPLY.fullmatch(line)
+        if match:
+            result, first, second, rest = match.groups()
+            a, b = reals.get(first), reals.get(second)
+            if type(a) is np.ndarray and type(b) is np.ndarray and a.shape == b.shape \
+                    and a.size >= BOOL_MASK_SIZE:
+                if a.dtype == bool and b.dtype.char in "fd":
+                    first = f"{first}.astype(np.{b.dtype.name})"
+                elif b.dtype == bool and a.dtype.char in "fd":
+                    second = f"{second}.astype(np.{a.dtype.name})"
+                line = f"{result} = np.multiply({first}, {second}{rest})"
+        out.append(line)
     return out
 
 
@@ -1690,6 +1790,10 @@ def _optimize(lines, owned=None, sizes=None, reals=None, namespace=None):
         lines = _masked_fills(lines, owned, reals, namespace)
     if PASSES["sparse_adds"] and reals:
         lines = _sparse_adds(lines, reals)
+    if PASSES["finite_guards"] and reals and namespace is not None:
+        lines = _finite_guards(lines, reals, namespace)
+    if PASSES["bool_masks"] and reals:
+        lines = _bool_masks(lines, reals)
     if PASSES["copies"] and owned:
         lines = _elide_copies(lines, owned)
         lines = _copy_methods(lines, reals, namespace or {})

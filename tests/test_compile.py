@@ -807,7 +807,7 @@ def test_the_reach_check_is_one_line_of_identity_tests():
 # -- the passes: each one switched off alone, compiled == eager -----------------------------
 
 NEW_PASSES = ("checks", "reductions", "fold", "matmul_2d", "matmul_sum", "sparse_adds",
-              "scalar_operands", "masked_fills", "buffers")
+              "scalar_operands", "masked_fills", "finite_guards", "bool_masks", "buffers")
 
 
 def attention_block():
@@ -988,6 +988,96 @@ def test_relu_against_a_constant_zeros_array_is_eagers_relu(dtype):
         np.testing.assert_array_equal(np.signbit(got.data), np.signbit(want.data))
         np.testing.assert_array_equal(got.data, want.data)
     assert "_z" in compiled.code
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("passes_on", [True, False])
+def test_relu_backward_guard_and_mask_passes_keep_eagers_gradient(dtype, passes_on, monkeypatch):
+    # finite_guards: ReLU's backward tests its cotangent for inf/NaN (eager's _select) as
+    # one dot with zeros; bool_masks: the product with the bool mask multiplies by the
+    # mask cast to float. A cotangent with inf or NaN makes the guard fail (recorded
+    # again: eager's np.where path), and every call gives eager's bits, signed zeros too.
+    from autograd import compiler
+    for name in ("finite_guards", "bool_masks"):
+        monkeypatch.setitem(compiler.PASSES, name, passes_on)
+    rng = np.random.default_rng(5)
+    w = ag.tensor(rng.standard_normal((8, 32)).astype(dtype), requires_grad=True)
+
+    def step(x, c):
+        w.grad = None
+        loss = ((x @ w).relu() * c).sum()
+        loss.backward()
+        return loss.data, w.grad
+
+    compiled = compile(step)
+    x = ag.tensor(rng.standard_normal((40, 8)).astype(dtype), requires_grad=True)
+    finite = rng.standard_normal((40, 32)).astype(dtype)
+    with_inf, with_nan = finite.copy(), finite.copy()
+    with_inf[3, 4] = np.inf
+    with_nan[7, 1] = np.nan
+    for c in (finite, finite, with_inf, with_nan, finite, finite):  # 2 guard misses
+        with np.errstate(invalid="ignore"):
+            x.grad = w.grad = None        # the state the recording saw
+            got = compiled(x, ag.tensor(c))
+            got_x = x.grad
+            x.grad = None
+            want = step(x, ag.tensor(c))
+            want_x = x.grad
+        for a, b in zip((*got, got_x), (*want, want_x)):
+            np.testing.assert_array_equal(a, b)
+            np.testing.assert_array_equal(np.signbit(a), np.signbit(b))
+    assert compiled.stats["replayed"] >= 3 and compiled.stats["guard_misses"] >= 2
+    code = compiled.code
+    assert ("np.vdot(" in code) is passes_on and ("np.logical_and.reduce(" in code) is not passes_on
+    assert (f".astype(np.{np.dtype(dtype).name})" in code) is passes_on
+
+
+def test_a_zero_d_finite_guard_is_a_math_isfinite():
+    # the lean cross-entropy tests its row maxima with math.isfinite(sum): recorded as
+    # np.isfinite(v), replayed as math.isfinite(v); an inf logit still fails the guard
+    # (recorded again: the general path, which compile runs eagerly), with eager's results
+    w = ag.tensor(np.linspace(-1.0, 1.0, 15).reshape(3, 5), requires_grad=True)
+    labels = np.array([0, 4, 2, 1])
+
+    def step(x):
+        w.grad = None
+        loss = ag.cross_entropy(x @ w, labels)
+        loss.backward()
+        return loss.data, w.grad
+
+    compiled = compile(step)
+    x = np.arange(12.0).reshape(4, 3) / 7
+    bad = x.copy()
+    bad[2, 1] = np.inf
+    for _ in range(3):
+        w.grad = None                    # the state the recording saw
+        got = compiled(x)
+        for a, b in zip(got, step(x)):
+            np.testing.assert_array_equal(a, b)
+    assert compiled.stats["replayed"] == 2
+    assert "_isfinite(v" in compiled.code and "np.isfinite(" not in compiled.code
+    w.grad = None
+    with np.errstate(invalid="ignore"), pytest.warns(CompileWarning, match="eagerly"):
+        got = compiled(bad)
+    with np.errstate(invalid="ignore"):
+        want = step(bad)
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+    assert np.isnan(got[0]) and compiled.stats["guard_misses"] == 1
+
+
+@pytest.mark.parametrize("char", "fd")
+def test_a_dot_with_zeros_sees_every_inf_and_nan(char):
+    # what finite_guards relies on: the BLAS behind NumPy does every product of the dot
+    from autograd import compiler
+    assert compiler._dot_sees_nonfinite(char)
+    zeros = np.zeros(3000, char)
+    for position in (0, 1, 17, 1499, 2999):
+        for bad in (np.inf, -np.inf, np.nan):
+            a = np.full(3000, 2.5, char)
+            a[position] = bad
+            assert np.isnan(np.vdot(a, zeros))
+    assert np.vdot(np.full(3000, np.finfo(char).max, char), zeros) == 0
 
 
 def test_a_numpy_call_writing_with_out_is_kept():
