@@ -1156,13 +1156,17 @@ def _locked(replay):
 # finite_guards: eager's all-finite test (np.isfinite(g).all(), _select's) as one BLAS
 # dot with zeros, a 0-d one as math.isfinite; bool_masks: a float array times a bool
 # mask of its shape multiplies by the mask cast to float first (NumPy's fast loop);
+# transposed_operands: a GEMM reads the transposed view ``vB.T`` instead of its C-ordered
+# copy (same bits: checked at recording); late_guards: finite_guards' test of ReLU's
+# cotangent moved after the product's bias sum, on the (n,) sum instead of the (m, n) array;
 # buffers (off: measured no faster on the transformer step, 0.90x against 0.87x of NumPy
 # by hand without it, and it serialises replays): large temporaries written into buffers
 # allocated once, shared by names whose lifetimes do not overlap.
 PASSES = {"dce": True, "reuse": True, "copies": True, "free": True, "bias_sums": True,
           "checks": True, "reductions": True, "fold": True, "matmul_2d": True,
           "matmul_sum": True, "sparse_adds": True, "scalar_operands": True,
-          "masked_fills": True, "finite_guards": True, "bool_masks": True, "buffers": False}
+          "masked_fills": True, "finite_guards": True, "bool_masks": True, "transposed_operands": True,
+          "late_guards": True, "buffers": False}
 _NAME = re.compile(r"\bv\d+\b")
 _COPY = re.compile(r"(v\d+) = np\.array\((v\d+), dtype=np\.dtype\('(\w+)'\)\)")
 
@@ -1525,6 +1529,118 @@ def _bool_masks(lines, reals):
     return out
 
 
+_DOT_GUARD = re.compile(r"if not _isfinite\(np\.vdot\((v\d+), (_z\d+)\)\): raise _GuardFailure")
+_MASK_OPERAND = re.compile(r"(v\d+)(?:\.astype\(np\.\w+\))?")
+_MASK_PRODUCT = re.compile(
+    r"(v\d+) = np\.multiply\((v\d+(?:\.astype\(np\.\w+\))?), (v\d+(?:\.astype\(np\.\w+\))?)"
+    r"((?:, out=v\d+)?)\)")
+_ONES_MATMUL = re.compile(r"(v\d+) = np\.matmul\((_c\d+), (v\d+)\)")
+
+
+def _late_guards(lines, reals, namespace, owned):
+    """ReLU's backward as finite_guards and bool_masks leave it, followed by the bias sum::
+
+        if not _isfinite(np.vdot(vG, zeros)): raise _GuardFailure
+        vP = np.multiply(vG, vM, out=vG)          # vM: a 0/1 mask of vG's shape
+        vS = np.matmul(ones, vP)                  # the bias gradient, (n,)
+
+    tests the (n,) sum instead, after it: ``if not _isfinite(np.vdot(vS, zeros_n))``
+    (float32 128x128: 2.6 µs -> 0.6 µs). It never passes where eager's test would fail:
+    an inf or NaN in vG gives vP an inf (mask 1) or a NaN (mask 0: inf * 0), and the
+    column sum holding it is inf or NaN. The one difference: a finite vG whose column
+    sums overflow fails this guard where eager's passes; the call is then recorded again
+    (and after 3 such misses runs eagerly), never replayed wrong. Only when the three lines
+    are adjacent and vG is a new buffer of the program: nothing outside it is written
+    before the guard."""
+    out = list(lines)
+    for i in range(len(lines) - 2):
+        guard = _DOT_GUARD.fullmatch(lines[i])
+        product = _MASK_PRODUCT.fullmatch(lines[i + 1])
+        total = _ONES_MATMUL.fullmatch(lines[i + 2])
+        if not (guard and product and total):
+            continue
+        source, zeros_name = guard.groups()
+        result, first, second, rest = product.groups()
+        mask_text = second if first == source else first if second == source else None
+        mask = _MASK_OPERAND.fullmatch(mask_text or "")
+        g, m = reals.get(source), reals.get(mask.group(1)) if mask else None
+        ones, summed = namespace.get(total.group(2)), reals.get(total.group(3))
+        if not (mask and source in owned and rest in ("", f", out={source}")
+                and total.group(3) == result and type(g) is np.ndarray and g.ndim == 2
+                and type(m) is np.ndarray and m.dtype == bool and m.shape == g.shape
+                and type(ones) is np.ndarray and ones.shape == g.shape[:1]
+                and ones.dtype == g.dtype and bool(np.all(ones == 1))
+                and type(summed) is np.ndarray and summed.dtype == g.dtype):
+            continue
+        sums = reals.get(total.group(1))
+        if type(sums) is not np.ndarray or sums.shape != g.shape[1:]:
+            continue
+        zeros = np.zeros(sums.size, sums.dtype)
+        zeros.flags.writeable = False
+        name = f"_z{len(namespace)}"
+        namespace[name] = zeros
+        if not any(zeros_name in line for j, line in enumerate(out) if j != i and line):
+            namespace.pop(zeros_name, None)
+        out[i] = None
+        out[i + 2] = (f"{lines[i + 2]}\nif not _isfinite(np.vdot({total.group(1)}, {name})): "
+                      "raise _GuardFailure")
+    return [part for line in out if line is not None for part in line.split("\n")]
+
+
+_TRANSPOSE = re.compile(r"(v\d+) = (v\d+)\.m?T")
+_PLAIN_COPY = re.compile(r"(v\d+) = (v\d+)\.copy\(\)")
+
+
+def _transposed_operands(lines, reals):
+    """``vT = vB.T; vC = vT.copy()`` (the lean cross-entropy's gradient, back to rows
+    first) read by ``np.matmul`` as one of two matrices: the GEMM reads ``vT`` itself
+    (BLAS takes a transposed operand for free; float32 (128, 10) GEMMs 6.2 -> 5.6 µs and
+    4.9 -> 4.4 µs), and the copy goes when nothing else reads it. Only when the product
+    has the same bits (checked on the recorded values: OpenBLAS sums in the same order) and
+    no line between the copy and the GEMM touches vB's memory."""
+    transposed = {}
+    for line in lines:
+        match = _TRANSPOSE.fullmatch(line)
+        if match:
+            transposed[match.group(1)] = match.group(2)
+    copies = {}  # copy name -> (its line, the view it copies)
+    for i, line in enumerate(lines):
+        match = _PLAIN_COPY.fullmatch(line)
+        if match and match.group(2) in transposed:
+            copies[match.group(1)] = (i, match.group(2))
+    if not copies:
+        return lines
+    out = list(lines)
+    for i, line in enumerate(lines):
+        match = _MATMUL.fullmatch(line)
+        if not match:
+            continue
+        result, first, second = match.groups()
+        for k, name in ((1, first), (2, second)):
+            if name not in copies:
+                continue
+            start, view = copies[name]
+            a, b = reals.get(first), reals.get(second)
+            v, base = reals.get(view), reals.get(transposed[view])
+            if not all(type(x) is np.ndarray for x in (a, b, v, base)) or a.ndim != 2 \
+                    or b.ndim != 2 or v.shape != reals[name].shape:
+                continue
+            owner = _tape.memory_owner(base)
+            aliases = {n for n, r in reals.items() if isinstance(r, np.ndarray)
+                       and _tape.memory_owner(r) is owner} | {view, transposed[view]}
+            if any(set(_NAME.findall(lines[j])) & aliases for j in range(start + 1, i)):
+                continue
+            x, y = (v, b) if k == 1 else (a, v)
+            if not np.array_equal(np.matmul(a, b), np.matmul(x, y)):
+                continue
+            first, second = (view, second) if k == 1 else (first, view)
+            out[i] = f"{result} = np.matmul({first}, {second})"
+    uses = collections.Counter(n for line in out for n in _NAME.findall(line))
+    return [line for line in out
+            if not ((m := _PLAIN_COPY.fullmatch(line)) and m.group(1) in copies
+                    and uses[m.group(1)] == 1)]
+
+
 BUFFER_BYTES = 1 << 16  # smaller temporaries come from NumPy's allocator as they are
 _FRESH_CALL = re.compile(r"(v\d+) = np\.(\w+)\(([^()]*)\)")
 _FRESH_LINE = re.compile(r"v\d+ = (np\.\w+\.(reduce|accumulate)\(|np\.matmul\(|v\d+\.copy\()")
@@ -1797,6 +1913,11 @@ def _optimize(lines, owned=None, sizes=None, reals=None, namespace=None):
     if PASSES["copies"] and owned:
         lines = _elide_copies(lines, owned)
         lines = _copy_methods(lines, reals, namespace or {})
+    # (after copies: the guard's read of the bias sum must not make it copied)
+    if PASSES["late_guards"] and PASSES["finite_guards"] and reals and namespace is not None:
+        lines = _late_guards(lines, reals, namespace, owned or {})
+    if PASSES["transposed_operands"] and reals:
+        lines = _transposed_operands(lines, reals)
     if PASSES["buffers"] and reals and namespace is not None:
         lines = _persistent_buffers(lines, reals, namespace)
     if not PASSES["free"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -807,7 +808,8 @@ def test_the_reach_check_is_one_line_of_identity_tests():
 # -- the passes: each one switched off alone, compiled == eager -----------------------------
 
 NEW_PASSES = ("checks", "reductions", "fold", "matmul_2d", "matmul_sum", "sparse_adds",
-              "scalar_operands", "masked_fills", "finite_guards", "bool_masks", "buffers")
+              "scalar_operands", "masked_fills", "finite_guards", "bool_masks", "transposed_operands", "late_guards",
+              "buffers")
 
 
 def attention_block():
@@ -998,16 +1000,18 @@ def test_relu_backward_guard_and_mask_passes_keep_eagers_gradient(dtype, passes_
     # mask cast to float. A cotangent with inf or NaN makes the guard fail (recorded
     # again: eager's np.where path), and every call gives eager's bits, signed zeros too.
     from autograd import compiler
-    for name in ("finite_guards", "bool_masks"):
+    # late_guards: the test moved after the bias gradient, on the (32,) column sums.
+    for name in ("finite_guards", "bool_masks", "late_guards"):
         monkeypatch.setitem(compiler.PASSES, name, passes_on)
     rng = np.random.default_rng(5)
     w = ag.tensor(rng.standard_normal((8, 32)).astype(dtype), requires_grad=True)
+    bias = ag.tensor(rng.standard_normal(32).astype(dtype), requires_grad=True)
 
     def step(x, c):
-        w.grad = None
-        loss = ((x @ w).relu() * c).sum()
+        w.grad = bias.grad = None
+        loss = ((x @ w + bias).relu() * c).sum()
         loss.backward()
-        return loss.data, w.grad
+        return loss.data, w.grad, bias.grad
 
     compiled = compile(step)
     x = ag.tensor(rng.standard_normal((40, 8)).astype(dtype), requires_grad=True)
@@ -1017,7 +1021,7 @@ def test_relu_backward_guard_and_mask_passes_keep_eagers_gradient(dtype, passes_
     with_nan[7, 1] = np.nan
     for c in (finite, finite, with_inf, with_nan, finite, finite):  # 2 guard misses
         with np.errstate(invalid="ignore"):
-            x.grad = w.grad = None        # the state the recording saw
+            x.grad = w.grad = bias.grad = None        # the state the recording saw
             got = compiled(x, ag.tensor(c))
             got_x = x.grad
             x.grad = None
@@ -1030,6 +1034,49 @@ def test_relu_backward_guard_and_mask_passes_keep_eagers_gradient(dtype, passes_
     code = compiled.code
     assert ("np.vdot(" in code) is passes_on and ("np.logical_and.reduce(" in code) is not passes_on
     assert (f".astype(np.{np.dtype(dtype).name})" in code) is passes_on
+    late = re.search(r"(v\d+) = np\.matmul\(_c\d+, v\d+\)\n +if not _isfinite\(np\.vdot\("
+                     r"(v\d+), _z\d+\)\)", code)
+    assert (late is not None and late.group(1) == late.group(2)) is passes_on
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemms_read_the_cross_entropys_transposed_gradient(dtype):
+    # transposed_operands: the lean cross-entropy's (C, M) buffer comes back as rows
+    # first through .T.copy(); the GEMMs of the layer below read the .T view instead
+    # (same bits); the copy stays for the bias sum, a GEMV whose bits would differ
+    rng = np.random.default_rng(2)
+    shapes = [(6, 16), (16,), (16, 4), (4,)]
+    eager_params, params = ([ag.tensor(rng.standard_normal(s).astype(dtype) * 0.5,
+                                       requires_grad=True) for s in shapes] for _ in range(2))
+    for p, q in zip(eager_params, params):
+        q.data = p.data.copy()
+    x = ag.tensor(rng.standard_normal((32, 6)).astype(dtype))
+    labels = rng.integers(0, 4, 32)
+
+    def make(ps):
+        def step():
+            for t in ps:
+                t.grad = None
+            w1, b1, w2, b2 = ps
+            loss = ag.cross_entropy((x @ w1 + b1).relu() @ w2 + b2, labels)
+            loss.backward()
+            return loss.data
+
+        return step
+
+    eager, compiled = make(eager_params), compile(make(params))
+    for _ in range(4):
+        np.testing.assert_array_equal(compiled(), eager())
+        for p, q in zip(params, eager_params):
+            np.testing.assert_array_equal(p.grad, q.grad)
+            p.data = p.data - 0.1 * p.grad
+            q.data = q.data - 0.1 * q.grad
+    assert compiled.stats["replayed"] >= 2
+    code = compiled.code
+    views = set(re.findall(r"(v\d+) = v\d+\.T\n", code))
+    gemms = re.findall(r"= np\.matmul\((v\d+), (v\d+)\)", code)
+    assert any(name in views for pair in gemms for name in pair)
+    assert ".copy()\n" in code       # still made, for the bias sum
 
 
 def test_a_zero_d_finite_guard_is_a_math_isfinite():
