@@ -809,7 +809,7 @@ def test_the_reach_check_is_one_line_of_identity_tests():
 
 NEW_PASSES = ("checks", "reductions", "fold", "matmul_2d", "matmul_sum", "sparse_adds",
               "scalar_operands", "masked_fills", "finite_guards", "bool_masks", "transposed_operands", "late_guards",
-              "buffers")
+              "dot_calls", "buffers")
 
 
 def attention_block():
@@ -1034,7 +1034,7 @@ def test_relu_backward_guard_and_mask_passes_keep_eagers_gradient(dtype, passes_
     code = compiled.code
     assert ("np.vdot(" in code) is passes_on and ("np.logical_and.reduce(" in code) is not passes_on
     assert (f".astype(np.{np.dtype(dtype).name})" in code) is passes_on
-    late = re.search(r"(v\d+) = np\.matmul\(_c\d+, v\d+\)\n +if not _isfinite\(np\.vdot\("
+    late = re.search(r"(v\d+) = np\.(?:matmul|dot)\(_c\d+, v\d+\)\n +if not _isfinite\(np\.vdot\("
                      r"(v\d+), _z\d+\)\)", code)
     assert (late is not None and late.group(1) == late.group(2)) is passes_on
 
@@ -1074,9 +1074,10 @@ def test_gemms_read_the_cross_entropys_transposed_gradient(dtype):
     assert compiled.stats["replayed"] >= 2
     code = compiled.code
     views = set(re.findall(r"(v\d+) = v\d+\.T\n", code))
-    gemms = re.findall(r"= np\.matmul\((v\d+), (v\d+)\)", code)
+    gemms = re.findall(r"= np\.(?:matmul|dot)\((v\d+), (v\d+)\)", code)
     assert any(name in views for pair in gemms for name in pair)
     assert ".copy()\n" in code       # still made, for the bias sum
+    assert re.search(r"np\.dot\(_c\d+, v\d+\)", code)      # dot_calls: the bias sums
 
 
 def test_a_zero_d_finite_guard_is_a_math_isfinite():
