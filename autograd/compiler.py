@@ -1159,6 +1159,8 @@ def _locked(replay):
 # transposed_operands: a GEMM reads the transposed view ``vB.T`` instead of its C-ordered
 # copy (same bits: checked at recording); late_guards: finite_guards' test of ReLU's
 # cotangent moved after the product's bias sum, on the (n,) sum instead of the (m, n) array;
+# transposed_products: (a @ w + b).T.copy() computed as w.T @ a.T + b[:, None], C-ordered
+# already (the lean cross-entropy's classes-first logits; same bits: checked at recording);
 # dot_calls: np.matmul of a vector and a matrix as np.dot, the same BLAS GEMV with less of
 # NumPy's overhead (same bits: checked at recording);
 # buffers (off: measured no faster on the transformer step, 0.90x against 0.87x of NumPy
@@ -1168,7 +1170,8 @@ PASSES = {"dce": True, "reuse": True, "copies": True, "free": True, "bias_sums":
           "checks": True, "reductions": True, "fold": True, "matmul_2d": True,
           "matmul_sum": True, "sparse_adds": True, "scalar_operands": True,
           "masked_fills": True, "finite_guards": True, "bool_masks": True, "transposed_operands": True,
-          "late_guards": True, "dot_calls": True, "buffers": False}
+          "late_guards": True, "transposed_products": True,
+          "dot_calls": True, "buffers": False}
 _NAME = re.compile(r"\bv\d+\b")
 _COPY = re.compile(r"(v\d+) = np\.array\((v\d+), dtype=np\.dtype\('(\w+)'\)\)")
 
@@ -1643,6 +1646,56 @@ def _transposed_operands(lines, reals):
                     and uses[m.group(1)] == 1)]
 
 
+_ADD_OUT = re.compile(r"(v\d+) = np\.add\((v\d+), (v\d+), out=(v\d+)\)")
+_DATA_READ = re.compile(r"v\d+ = _t\d+\._data")
+
+
+def _transposed_products(lines, reals):
+    """A linear layer's output copied classes-first (the lean cross-entropy's
+    ``z.T.copy()``)::
+
+        vP = np.matmul(vA, vW); vS = np.add(vP, vB, out=vP); vT = vS.T; vC = vT.copy()
+
+    becomes ``vC = np.matmul(vW.T, vA.T); np.add(vC, vB[:, None], out=vC)``: the GEMM
+    writes the transposed product C-ordered, and the copy goes (float32 (128, 128) @
+    (128, 10): 8.2 -> 7.3 µs). Only when vP, vS, vT are read nowhere else, nothing but
+    tensor reads lies between, and the recorded values give the same bits (OpenBLAS sums
+    (a @ w).T and w.T @ a.T in the same order for most shapes, not all)."""
+    uses = collections.Counter(n for line in lines for n in _NAME.findall(line))
+    out = list(lines)
+    for i, line in enumerate(lines):
+        product = _MATMUL.fullmatch(line)
+        if not product:
+            continue
+        p, a_name, w_name = product.groups()
+        j = i + 1
+        while j < len(lines) and _DATA_READ.fullmatch(lines[j]):
+            j += 1
+        if j + 2 >= len(lines):
+            continue
+        add = _ADD_OUT.fullmatch(lines[j])
+        view = _TRANSPOSE.fullmatch(lines[j + 1])
+        copy = _PLAIN_COPY.fullmatch(lines[j + 2])
+        if not (add and view and copy and add.group(2) == p == add.group(4)
+                and view.group(2) == add.group(1) and copy.group(2) == view.group(1)
+                and uses[p] == 3 and uses[add.group(1)] == 2 and uses[view.group(1)] == 2):
+            continue
+        bias_name, result = add.group(3), copy.group(1)
+        a, w, b = reals.get(a_name), reals.get(w_name), reals.get(bias_name)
+        if not (all(type(x) is np.ndarray for x in (a, w, b)) and a.ndim == w.ndim == 2
+                and b.shape == w.shape[1:] and a.dtype == w.dtype == b.dtype
+                and a.dtype.char in "fd"):
+            continue
+        flipped = np.matmul(w.T, a.T)
+        np.add(flipped, b[:, None], out=flipped)
+        if not np.array_equal(flipped, (np.matmul(a, w) + b).T):
+            continue
+        out[i] = out[j] = out[j + 1] = None
+        out[j + 2] = (f"{result} = np.matmul({w_name}.T, {a_name}.T); "
+                      f"np.add({result}, {bias_name}[:, None], out={result})")
+    return [line for line in out if line is not None]
+
+
 _ANY_MATMUL = re.compile(r"(v\d+) = np\.matmul\((v\d+|_c\d+), (v\d+|_c\d+)\)")
 
 
@@ -1946,6 +1999,8 @@ def _optimize(lines, owned=None, sizes=None, reals=None, namespace=None):
         lines = _late_guards(lines, reals, namespace, owned or {})
     if PASSES["transposed_operands"] and reals:
         lines = _transposed_operands(lines, reals)
+    if PASSES["transposed_products"] and reals:
+        lines = _transposed_products(lines, reals)
     if PASSES["dot_calls"] and reals and namespace is not None:
         lines = _dot_calls(lines, reals, namespace)
     if PASSES["buffers"] and reals and namespace is not None:

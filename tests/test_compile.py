@@ -809,7 +809,7 @@ def test_the_reach_check_is_one_line_of_identity_tests():
 
 NEW_PASSES = ("checks", "reductions", "fold", "matmul_2d", "matmul_sum", "sparse_adds",
               "scalar_operands", "masked_fills", "finite_guards", "bool_masks", "transposed_operands", "late_guards",
-              "dot_calls", "buffers")
+              "transposed_products", "dot_calls", "buffers")
 
 
 def attention_block():
@@ -1126,6 +1126,35 @@ def test_a_dot_with_zeros_sees_every_inf_and_nan(char):
             a[position] = bad
             assert np.isnan(np.vdot(a, zeros))
     assert np.vdot(np.full(3000, np.finfo(char).max, char), zeros) == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transposed_products_only_where_the_bits_agree(dtype):
+    # transposed_products on the lines the lean cross-entropy's classes-first copy of a
+    # linear layer leaves: rewritten to w.T @ a.T + b[:, None] exactly when that gives the
+    # bits of (a @ w + b).T on these values; the rewritten lines compute them
+    from autograd import compiler
+    rng = np.random.default_rng(4)
+    a, w, b = (rng.standard_normal(s).astype(dtype) for s in ((128, 128), (128, 10), (10,)))
+    lines = ["v8 = np.matmul(v6, v7)", "v9 = _t4._data", "v10 = np.add(v8, v9, out=v8)",
+             "v11 = v10.T", "v12 = v11.copy()", "v13 = np.exp(v12)"]
+    reals = {"v6": a, "v7": w, "v9": b, "v8": a @ w, "v10": a @ w, "v11": (a @ w).T,
+             "v12": (a @ w).T.copy()}
+    got = compiler._transposed_products(lines, reals)
+    want = (a @ w + b).T
+    flipped = np.matmul(w.T, a.T) + b[:, None]
+    if np.array_equal(flipped, want):
+        assert got == ["v9 = _t4._data",
+                       "v12 = np.matmul(v7.T, v6.T); np.add(v12, v9[:, None], out=v12)",
+                       "v13 = np.exp(v12)"]
+        scope = {"np": np, "v6": a, "v7": w, "v9": b}
+        exec(got[1], scope)
+        np.testing.assert_array_equal(scope["v12"], want)
+        assert scope["v12"].flags.c_contiguous
+    else:
+        assert got == lines
+    # v10 read again later: not rewritten
+    assert compiler._transposed_products(lines + ["v14 = np.sum(v10)"], reals)[:5] == lines[:5]
 
 
 def test_a_numpy_call_writing_with_out_is_kept():
