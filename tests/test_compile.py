@@ -808,8 +808,8 @@ def test_the_reach_check_is_one_line_of_identity_tests():
 # -- the passes: each one switched off alone, compiled == eager -----------------------------
 
 NEW_PASSES = ("checks", "reductions", "fold", "matmul_2d", "matmul_sum", "sparse_adds",
-              "scalar_operands", "masked_fills", "finite_guards", "bool_masks", "transposed_operands", "late_guards",
-              "transposed_products", "dot_calls", "buffers")
+              "scalar_operands", "masked_fills", "finite_guards", "bool_masks",
+              "transposed_operands", "late_guards", "transposed_products", "dot_calls", "buffers")
 
 
 def attention_block():
