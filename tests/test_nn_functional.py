@@ -731,3 +731,132 @@ def test_cross_entropy_is_ag_cross_entropy_and_nll_of_log_softmax():
 def test_public_names():
     for name in F.__all__:
         assert callable(getattr(F, name)), name
+
+
+# ---------------------------------------------------------------------------
+# The BLAS fast paths of layer_norm and attention (float32/float64 arrays of one dtype):
+# against the composed forms in float64, in float32 to round-off, a second backward
+# through a retained graph, non-contiguous inputs, and the rows they hand back.
+# ---------------------------------------------------------------------------
+
+def _fused_and_composed(fused, composed, arrays, dtype, seed=21):
+    """(value, grads) of ``fused`` and of ``composed`` on ``arrays`` cast to ``dtype``."""
+    results = []
+    for function in (fused, composed):
+        tensors = [ag.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+        out = function(*tensors)
+        cotangent = _rng(seed).standard_normal(out.shape).astype(dtype)
+        out.backward(cotangent)
+        results.append((out.data, [t.grad for t in tensors]))
+    return results
+
+
+@pytest.mark.parametrize("x_shape, normalized, affine", [
+    ((8, 16, 32), (32,), "both"), ((3, 4, 5, 6), (5, 6), "both"), ((6, 9), (9,), "weight"),
+    ((4, 7), (7,), "bias"), ((5, 2, 8), (2, 8), "none"), ((12,), (12,), "both"),
+])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_layer_norm_fast_path_matches_composed(x_shape, normalized, affine, dtype):
+    rng = _rng(31)
+    arrays = [rng.standard_normal(x_shape) * 2 + 5]          # a mean far from 0: centring matters
+    if affine in ("both", "weight"):
+        arrays.append(rng.standard_normal(normalized))
+    if affine in ("both", "bias"):
+        arrays.append(rng.standard_normal(normalized))
+
+    def call(layer_norm, x, *params):
+        w = params[0] if affine in ("both", "weight") else None
+        b = params[-1] if affine in ("both", "bias") else None
+        return layer_norm(x, normalized, w, b, 1e-5)
+
+    (value, grads), (want, want_grads) = _fused_and_composed(
+        lambda *t: call(F.layer_norm, *t), lambda *t: call(F._composed_layer_norm, *t), arrays, dtype)
+    rtol, atol = (1e-11, 1e-11) if dtype == np.float64 else (2e-5, 2e-5)
+    assert value.dtype == dtype and all(g.dtype == dtype for g in grads)
+    np.testing.assert_allclose(value, want, rtol=rtol, atol=atol)
+    for got, expected in zip(grads, want_grads):
+        np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol * 10)
+
+
+def test_layer_norm_fast_path_retained_graph_and_strided_input():
+    rng = _rng(32)
+    base = rng.standard_normal((6, 10, 4))
+    x = ag.tensor(base, requires_grad=True)
+    w, b = (ag.tensor(rng.standard_normal(6), requires_grad=True) for _ in range(2))
+    out = F.layer_norm(x.transpose(2, 1, 0), (6,), w, b)      # a transposed (strided) view
+    g = rng.standard_normal(out.shape)
+    out.backward(g, retain_graph=True)
+    first = [t.grad.copy() for t in (x, w, b)]
+    for t in (x, w, b):
+        t.grad = None
+    out.backward(g)                                              # the saved arrays are intact
+    for t, want in zip((x, w, b), first):
+        np.testing.assert_array_equal(t.grad, want)
+    assert gradcheck(lambda x, w, b: F.layer_norm(x.transpose(2, 1, 0), (6,), w, b),
+                     base[:, :2, :2], rng.standard_normal(6), rng.standard_normal(6))
+
+
+@pytest.mark.parametrize("shapes, kind", [
+    (((2, 3, 8, 4), (2, 3, 8, 4), (2, 3, 8, 5)), "causal"),
+    (((2, 3, 6, 4), (2, 3, 9, 4), (2, 3, 9, 2)), "causal"),      # more keys than queries
+    (((9, 4), (6, 4), (6, 3)), "causal"),                          # more queries than keys
+    (((2, 5, 4), (1, 7, 4), (7, 3)), "bool"),                      # broadcast batch axes
+    (((3, 5, 4), (3, 7, 4), (3, 7, 2)), "float"),                  # a mask with a gradient
+    (((2, 1, 5, 3), (4, 6, 3), (4, 6, 3)), "none"),
+])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_attention_fast_path_matches_composed(shapes, kind, dtype):
+    rng = _rng(33)
+    arrays = [rng.standard_normal(shape) for shape in shapes]
+    length, source = shapes[0][-2], shapes[1][-2]
+    boolean = None
+    if kind == "bool":
+        boolean = rng.random((length, source)) > 0.5
+        boolean[:, 0] = True                                       # every query sees a key
+    if kind == "float":
+        arrays.append(rng.standard_normal((length, source)))
+    causal = kind == "causal"
+    if causal:
+        boolean = np.tril(np.ones((length, source), bool))
+
+    def fused(q, k, v, *mask):
+        attn_mask = mask[0] if mask else boolean if kind == "bool" else None
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=causal,
+                                              scale=None if kind != "none" else 0.7)
+
+    def composed(q, k, v, *mask):
+        return F._composed_attention(q, k, v, boolean, mask[0] if mask else None,
+                                     None if kind != "none" else 0.7)
+
+    (value, grads), (want, want_grads) = _fused_and_composed(fused, composed, arrays, dtype)
+    rtol, atol = (1e-11, 1e-12) if dtype == np.float64 else (1e-4, 2e-6)
+    assert value.dtype == dtype and all(g.dtype == dtype for g in grads)
+    np.testing.assert_allclose(value, want, rtol=rtol, atol=atol)
+    for position, (got, expected) in enumerate(zip(grads, want_grads)):
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol * 10,
+                                   err_msg=f"gradient of input {position}")
+
+
+def test_attention_fast_path_retained_graph_strided_views_and_handed_back_rows():
+    rng = _rng(34)
+    qkv = ag.tensor(rng.standard_normal((2, 6, 3 * 8)), requires_grad=True)
+    q, k, v = qkv.reshape(2, 6, 3, 2, 4).transpose(2, 0, 3, 1, 4)   # strided views, as in GPT
+    out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    g = rng.standard_normal(out.shape).transpose(0, 2, 1, 3).copy().transpose(0, 2, 1, 3)
+    out.backward(g, retain_graph=True)
+    first = qkv.grad.copy()
+    qkv.grad = None
+    out.backward(g)
+    np.testing.assert_array_equal(qkv.grad, first)
+    assert gradcheck(lambda t: F.scaled_dot_product_attention(
+        *t.reshape(1, 3, 3, 2, 2).transpose(2, 0, 3, 1, 4), is_causal=True),
+        rng.standard_normal((1, 3, 12)))
+    # A row with an infinite score goes to the composed path: the same values as before.
+    scores_inf = np.array([[np.inf, 0.0], [1.0, 2.0]])
+    qq = ag.tensor(scores_inf, requires_grad=True)
+    with np.errstate(invalid="ignore"):
+        got = F.scaled_dot_product_attention(qq, np.eye(2), np.eye(2), scale=1.0).data
+        want = F._attention_weights(scores_inf) @ np.eye(2)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-15)
