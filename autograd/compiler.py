@@ -1172,6 +1172,9 @@ def _locked(replay):
 # sum, on the (n,) sum instead of the (m, n) array;
 # transposed_products: (a @ w + b).T.copy() computed as w.T @ a.T + b[:, None], C-ordered
 # already (the lean cross-entropy's classes-first logits; same bits: checked at recording);
+# relu_masks: ReLU's backward mask np.greater(h, 0) read from the ReLU's output r (r > 0
+# exactly where h > 0, NaN included), so that h dies at the ReLU and reuse writes r into
+# it (one 64 KiB buffer less at 128x128);
 # dot_calls: np.matmul of a vector and a matrix as np.dot, the same BLAS GEMV with less of
 # NumPy's overhead (same bits: checked at recording);
 # buffers (off: measured no faster on the transformer step, 0.90x against 0.87x of NumPy
@@ -1182,7 +1185,7 @@ PASSES = {"dce": True, "reuse": True, "copies": True, "free": True, "bias_sums":
           "matmul_sum": True, "sparse_adds": True, "scalar_operands": True,
           "masked_fills": True, "finite_guards": True, "bool_masks": False,
           "transposed_operands": True, "late_guards": False, "transposed_products": True,
-          "dot_calls": True, "buffers": False}
+          "relu_masks": True, "dot_calls": True, "buffers": False}
 _NAME = re.compile(r"\bv\d+\b")
 _COPY = re.compile(r"(v\d+) = np\.array\((v\d+), dtype=np\.dtype\('(\w+)'\)\)")
 
@@ -1709,6 +1712,47 @@ def _transposed_products(lines, reals):
     return [line for line in out if line is not None]
 
 
+_RELU = re.compile(r"(v\d+) = np\.maximum\((v\d+|_z\d+|0|0\.0), (v\d+|_z\d+|0|0\.0)\)")
+_POSITIVE = re.compile(r"(v\d+) = np\.greater\((v\d+), (?:0|0\.0)\)")
+
+
+def _relu_masks(lines, reals, namespace):
+    """``vR = np.maximum(vH, zeros)`` (ReLU) and later ``vM = np.greater(vH, 0)`` (its
+    backward's mask): the mask is read from vR, ``np.greater(vR, 0)``. The same bools: vR
+    is vH where vH > 0, a zero where vH <= 0, NaN where vH is NaN (NaN > 0 is False either
+    way). vH may then die at the ReLU, whose result ``reuse`` writes into it (float32
+    128x128: one 64 KiB buffer less, measured 0.983x of the step's time). Only when no line
+    between writes into vR or a view of it."""
+    relus = {}  # input name -> (line index, output name)
+    out = list(lines)
+    for i, line in enumerate(lines):
+        match = _RELU.fullmatch(line)
+        if match:
+            result, first, second = match.groups()
+            source, zero = (first, second) if first.startswith("v") else (second, first)
+            value = namespace.get(zero) if zero.startswith("_z") else float(zero)
+            if (source.startswith("v") and not zero.startswith("v")
+                    and np.all(np.asarray(value) == 0) and type(reals.get(result)) is np.ndarray):
+                relus[source] = (i, result)
+            continue
+        match = _POSITIVE.fullmatch(line)
+        if not match or match.group(2) not in relus:
+            continue
+        start, result = relus[match.group(2)]
+        owner = _tape.memory_owner(reals[result])
+        aliases = {n for n, r in reals.items() if isinstance(r, np.ndarray)
+                   and _tape.memory_owner(r) is owner}
+        safe = True
+        for between in lines[start + 1:i]:
+            for name in set(_NAME.findall(between)) & aliases:
+                view = _TRANSPOSE.fullmatch(between)
+                if not (_read_only_use(between, name) or (view and name in view.groups())):
+                    safe = False
+        if safe:
+            out[i] = f"{match.group(1)} = np.greater({result}, 0)"
+    return out
+
+
 _ANY_MATMUL = re.compile(r"(v\d+) = np\.matmul\((v\d+|_c\d+), (v\d+|_c\d+)\)")
 
 
@@ -1994,6 +2038,8 @@ def _optimize(lines, owned=None, sizes=None, reals=None, namespace=None):
         lines = _fold_constants(lines, namespace, owned)
     if PASSES["scalar_operands"] and reals and namespace is not None:
         lines = _scalar_operands(lines, reals, namespace)
+    if PASSES["relu_masks"] and reals and namespace is not None:
+        lines = _relu_masks(lines, reals, namespace)
     if PASSES["reuse"] and owned and reals:
         lines = _reuse_buffers(lines, owned, reals)
     if PASSES["masked_fills"] and owned and reals and namespace is not None:

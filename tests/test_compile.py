@@ -809,7 +809,8 @@ def test_the_reach_check_is_one_line_of_identity_tests():
 
 NEW_PASSES = ("checks", "reductions", "fold", "matmul_2d", "matmul_sum", "sparse_adds",
               "scalar_operands", "masked_fills", "finite_guards", "bool_masks",
-              "transposed_operands", "late_guards", "transposed_products", "dot_calls", "buffers")
+              "transposed_operands", "late_guards", "transposed_products", "relu_masks",
+              "dot_calls", "buffers")
 
 
 def attention_block():
@@ -1155,6 +1156,42 @@ def test_transposed_products_only_where_the_bits_agree(dtype):
         assert got == lines
     # v10 read again later: not rewritten
     assert compiler._transposed_products(lines + ["v14 = np.sum(v10)"], reals)[:5] == lines[:5]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("on", [True, False])
+def test_relu_mask_read_from_the_relus_output_is_eagers_mask(dtype, on, monkeypatch):
+    # relu_masks: ReLU's backward mask np.greater(h, 0) becomes np.greater(relu(h), 0):
+    # the same bools for NaN, +-0, +-inf, tiny and ordinary values, so h.grad keeps
+    # eager's bits; the ReLU then writes into h's dying buffer
+    from autograd import compiler
+    monkeypatch.setitem(compiler.PASSES, "relu_masks", on)
+    special = np.array([np.nan, -0.0, 0.0, np.inf, -np.inf, 1e-45, -1e-45, 2.5, -3.0],
+                       dtype)
+    h = ag.tensor(np.resize(special, (6, 9)), requires_grad=True)
+    w = ag.tensor(np.linspace(-1.0, 2.0, 9).astype(dtype), requires_grad=True)
+    c = np.linspace(0.5, 1.5, 54).reshape(6, 9).astype(dtype)
+
+    def step():
+        h.grad = w.grad = None
+        pre = h * w                       # a new buffer, dying at the ReLU
+        loss = (pre.relu() * c).sum()
+        loss.backward()
+        return loss.data, h.grad, w.grad
+
+    compiled = compile(step)
+    with np.errstate(invalid="ignore"):
+        want = [g.copy() for g in step()]
+        for _ in range(3):
+            got = compiled()
+            for a, b in zip(got, want):
+                np.testing.assert_array_equal(a, b)
+                np.testing.assert_array_equal(np.signbit(a), np.signbit(b))
+    assert compiled.stats["replayed"] == 2
+    relu = re.search(r"(v\d+) = np\.maximum\((v\d+), _z\d+(, out=v\d+)?\)", compiled.code)
+    mask = re.search(r"= np\.greater\((v\d+), 0\)", compiled.code)
+    assert relu and mask and (mask.group(1) == relu.group(1)) is on
+    assert bool(relu.group(3)) is on       # reuse: the ReLU writes into h * w's buffer
 
 
 def test_a_numpy_call_writing_with_out_is_kept():
