@@ -1730,9 +1730,11 @@ def _relu_masks(lines, reals, namespace):
         if match:
             result, first, second = match.groups()
             source, zero = (first, second) if first.startswith("v") else (second, first)
+            if zero.startswith("v"):  # np.maximum(vA, vB): not a ReLU
+                continue
             value = namespace.get(zero) if zero.startswith("_z") else float(zero)
-            if (source.startswith("v") and not zero.startswith("v")
-                    and np.all(np.asarray(value) == 0) and type(reals.get(result)) is np.ndarray):
+            if (source.startswith("v") and np.all(np.asarray(value) == 0)
+                    and type(reals.get(result)) is np.ndarray):
                 relus[source] = (i, result)
             continue
         match = _POSITIVE.fullmatch(line)
