@@ -275,11 +275,11 @@ def _row_summer(num_classes, dtype, rows):
     measured in float32 on rows of one 1 and terms just under u). So a row is added in
     BLAS products over runs of at most ``_RUN`` = 64 entries: C = k1 * k2 * ... with
     every k <= 64 (the largest divisor, a multiple of 8 first: 1000 = 40 * 25, 50,000 =
-    40 * 50 * 25),
-    summing groups of k1, then groups of k2 of those sums, and so on: 4-8 u, in 0.6x the
-    pairwise sum's time. Rows of up to 64 classes are one product; C that does not split
-    so (a prime factor above 64, as 50,257) and dtypes BLAS does not have (float16) take
-    ``np.add.reduce``.
+    40 * 50 * 25), summing groups of k1, then groups of k2 of those sums, and so on:
+    4-8 u. On a block in cache that takes 0.6x the pairwise sum's time; right after exp
+    wrote the block, 0.75-0.95x (``python -m benchmarks.passes`` shows the sums' share).
+    Rows of up to 64 classes are one product; C that does not split so (a prime factor
+    above 64, as 50,257) and dtypes BLAS does not have (float16) take ``np.add.reduce``.
     """
     runs = _summing_plan(num_classes, dtype)
     if runs is None:
