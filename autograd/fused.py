@@ -284,7 +284,7 @@ def _row_summer(num_classes, dtype, rows):
     runs = _summing_plan(num_classes, dtype)
     if runs is None:
         return lambda values, out: np.add.reduce(values, axis=1, out=out)
-    ones = [_ONES[dtype][:run] for run in runs]
+    ones = [_ones(run, dtype) for run in runs]
     # The partial sums of each stage but the last go, in turn, to the front of one
     # scratch (the first stage's size) and to the part after it (the second stage's), so
     # that no stage writes where it reads.
@@ -307,7 +307,7 @@ def _row_summer(num_classes, dtype, rows):
 @functools.lru_cache(maxsize=64)
 def _summing_plan(num_classes, dtype):
     """The run lengths of ``_row_summer``'s stages, or None (NumPy's pairwise sum)."""
-    if dtype not in _ONES:
+    if dtype.char not in "fd" or not dtype.isnative:
         return None
     runs, left = [], num_classes
     while left > _RUN:
@@ -324,11 +324,6 @@ def _summing_plan(num_classes, dtype):
 
 
 _RUN = 64  # longest run of a row that one BLAS product adds up (see _row_summer)
-# Made at import, read-only: ag.compile traces the arrays np.ones makes while it records
-# (they become lines of its program), so they must not be kept from one call to the next.
-_ONES = {np.dtype(kind): np.ones(_RUN, kind) for kind in (np.float32, np.float64)}
-for _vector in _ONES.values():
-    _vector.flags.writeable = False
 
 
 def _rows_of(target, block):
