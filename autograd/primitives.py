@@ -1471,26 +1471,48 @@ def cumprod_vjps(axis):
         return np.cumsum(v[backwards], axis=axis)[backwards]
 
     def cumprod_vjp(g, out, x):
-        # d out_j / d x_i = prod_{k <= j, k != i} x_k for j >= i. Ahead of the first zero z
-        # of a slice that is out_j / x_i; at z, the running products of x with x_z taken as
-        # 1 (x'); past z, x_z times the same rule applied to x' (0 at first order, but its
-        # derivative in x_z is not, which grad of grad needs: so under create_graph it is
-        # computed, one zero fewer per slice each time).
+        # d out_j / d x_i = prod_{k <= j, k != i} x_k for j >= i: out_j / x_i ahead of the
+        # first zero of a slice; at that zero z the running products with x_z taken as 1;
+        # past it 0. Under create_graph, the division rule would be differentiated into two
+        # terms of size 1/x_i that cancel (1e-10 of the answer lost at x_i = 1e-6), so the
+        # graph is built from products only (_division_free_cumprod_vjp).
+        if isinstance(g, Tensor):
+            return _division_free_cumprod_vjp(g, x, axis)
         zeros = raw(x) == 0
         if not zeros.any():
             return later_sums(g * out) / x
         seen = np.cumsum(zeros, axis=axis)
         ahead, first = seen == 0, zeros & (seen == 1)
-        x_without = np.where(first, 1, x)
-        out_without = np.cumprod(x_without, axis=axis)
-        if isinstance(g, Tensor):
-            at_first = np.sum(np.where(first, x, 0), axis=axis, keepdims=True)   # x_z, 0
-            past = at_first * cumprod_vjp(g, out_without, x_without)
-        else:
-            past = 0
+        out_without = np.cumprod(np.where(first, 1, x), axis=axis)
         return np.where(ahead, later_sums(g * out) / np.where(ahead, x, 1),
-                        np.where(first, later_sums(g * out_without), past))
+                        np.where(first, later_sums(g * out_without), 0))
     return (cumprod_vjp,)
+
+
+def _division_free_cumprod_vjp(g, x, axis):
+    """cumprod's VJP without a division, exact with zeros and differentiable again.
+
+    grad_i = (prod_{k < i} x_k) * r_i with r_i = sum_{j >= i} g_j prod_{i < k <= j} x_k,
+    the reverse recurrence r_i = g_i + x_{i+1} r_{i+1}, solved in ceil(log2 n) doubling
+    steps: after the step with span s, r_i sums the terms j < i + 2s and a_i is
+    prod_{i < k <= i + 2s} x_k (0 past the end).
+    """
+    n = x.shape[axis]
+
+    def shifted(v, s):  # v_{i+s} along axis, zeros past the end
+        tail = np.zeros_like(raw(v)[(slice(None),) * axis + (slice(0, s),)])
+        return concatenate([v[(slice(None),) * axis + (slice(s, None),)], tail], axis=axis)
+
+    r, a, s = g, shifted(x, 1), 1
+    while s < n:
+        r = r + a * shifted(r, s)
+        if 2 * s < n:
+            a = a * shifted(a, s)
+        s *= 2
+    head = np.ones_like(raw(x)[(slice(None),) * axis + (slice(0, 1),)])
+    before = cumprod(concatenate([head, x[(slice(None),) * axis + (slice(0, n - 1),)]],
+                                 axis=axis), axis)
+    return before * r
 
 
 register(cumprod, cumprod_vjps, numpy=np.cumprod, methods="cumprod")

@@ -325,6 +325,40 @@ def test_cumprod_gradient_with_zeros_to_second_order():
         assert gradcheck(lambda t: ag.cumprod(t, axis=axis), matrix)
 
 
+def _exact_cumprod_hessian(x, weights):
+    """d2/dx_a dx_b of sum_j w_j prod_{k<=j} x_k: sum over j >= max(a, b) of w_j times the
+    product of the other entries up to j (exact: each a product of exact numbers)."""
+    n = len(x)
+    hessian = np.zeros((n, n))
+    for a in range(n):
+        for b in range(n):
+            if a != b:
+                hessian[a, b] = sum(weights[j] * np.prod([x[k] for k in range(j + 1) if k not in (a, b)])
+                                    for j in range(max(a, b), n))
+    return hessian
+
+
+@pytest.mark.parametrize("zero", [True, False], ids=["with_a_zero", "no_zero"])
+@pytest.mark.parametrize("tiny", [1e-6, 1e-12, 1e-200, 0.0])
+def test_cumprod_second_derivative_is_accurate_next_to_a_zero(tiny, zero):
+    # The first-order rule divides by x; differentiated again that becomes two terms of
+    # size 1/x that cancel, so a small entry (not only an exact zero) must not go through it.
+    x = np.array([1.5, tiny, 0.0 if zero else 0.75, 2.0, -0.5])
+    weights = np.array([0.5, -1.0, 2.0, 1.5, 3.0])
+    hessian = np.asarray(ag.hessian(lambda t: (ag.cumprod(t) * weights).sum())(x))
+    np.testing.assert_allclose(hessian, _exact_cumprod_hessian(x, weights), rtol=1e-14, atol=1e-300)
+
+
+def test_cumprod_third_order_next_to_zeros_found_by_hypothesis():
+    # the dev profile's falsifying example: finite differences step to x1 = +-1e-6, where
+    # the second-order graph of the division rule lost 1e-10 of 1.3
+    from test_higher_order import gradient_function
+    x, v, u = np.array([1.0, 0.0, 0.0]), np.array([0.0, 0.89029013, 0.0]), np.full(3, 1.5)
+    second = gradient_function(ag.cumprod, (x, None))
+    assert gradcheck(gradient_function(second, (x, None, v)), x, None, v, u,
+                     full_jacobian_limit=0, projections=2)
+
+
 def test_cumprod_and_cumsum_match_torch():
     torch = pytest.importorskip("torch")
     x = np.array([[1.5, 0.0, -2.0, 0.0], [0.5, 2.0, 0.0, 3.0]])
