@@ -1385,12 +1385,24 @@ def prod(x, axis=None, dtype=None, out=None, keepdims=False):
 
 def prod_vjps(axis, keepdims):
     def prod_vjp(g, out, x):  # d/dx_i prod_k x_k = prod_{k != i} x_k
+        # out / x_i where that is exact: first order, every product a normal number (no
+        # zero, no underflow or overflow). Otherwise the products of the others, built
+        # without a division (differentiated again, out / x_i would give two terms of
+        # size 1/x_i that cancel).
         kept = kept_shape(x.shape, axis)
         g = _spread(g, None if keepdims or axis is None else kept, x.shape)
-        if not (raw(x) == 0).any():
+        if not isinstance(g, Tensor) and _all_normal(out):
             return g * (out.reshape(kept) / x)
         return g * _product_of_others(x, reduced_axes(x.ndim, axis, "prod"))
     return (prod_vjp,)
+
+
+def _all_normal(values):
+    """Whether every entry of a float array is a normal number (nonzero, finite, not
+    subnormal): then a product divided by one of its factors is that of the others."""
+    magnitude = np.abs(raw(values))
+    limits = np.finfo(magnitude.dtype)
+    return bool(magnitude.size == 0 or (magnitude.min() >= limits.tiny and magnitude.max() <= limits.max))
 
 
 def _product_of_others(x, axes):
@@ -1471,26 +1483,20 @@ def cumprod_vjps(axis):
         return np.cumsum(v[backwards], axis=axis)[backwards]
 
     def cumprod_vjp(g, out, x):
-        # d out_j / d x_i = prod_{k <= j, k != i} x_k for j >= i: out_j / x_i ahead of the
-        # first zero of a slice; at that zero z the running products with x_z taken as 1;
-        # past it 0. Under create_graph, the division rule would be differentiated into two
-        # terms of size 1/x_i that cancel (1e-10 of the answer lost at x_i = 1e-6), so the
-        # graph is built from products only (_division_free_cumprod_vjp).
-        if isinstance(g, Tensor):
+        # d out_j / d x_i = prod_{k <= j, k != i} x_k for j >= i, which is out_j / x_i where
+        # that is exact: first order, every running product a normal number (no zero, no
+        # underflow or overflow). Otherwise it is built from products only
+        # (_division_free_cumprod_vjp): differentiated again, the division rule gives two
+        # terms of size 1/x_i that cancel (1e-10 of the answer lost at x_i = 1e-6).
+        if isinstance(g, Tensor) or not _all_normal(out):
             return _division_free_cumprod_vjp(g, x, axis)
-        zeros = raw(x) == 0
-        if not zeros.any():
-            return later_sums(g * out) / x
-        seen = np.cumsum(zeros, axis=axis)
-        ahead, first = seen == 0, zeros & (seen == 1)
-        out_without = np.cumprod(np.where(first, 1, x), axis=axis)
-        return np.where(ahead, later_sums(g * out) / np.where(ahead, x, 1),
-                        np.where(first, later_sums(g * out_without), 0))
+        return later_sums(g * out) / x
     return (cumprod_vjp,)
 
 
 def _division_free_cumprod_vjp(g, x, axis):
-    """cumprod's VJP without a division, exact with zeros and differentiable again.
+    """cumprod's VJP without a division: exact with zeros, underflow and overflow of the
+    running products, differentiable again (NumPy calls: arrays or tensors alike).
 
     grad_i = (prod_{k < i} x_k) * r_i with r_i = sum_{j >= i} g_j prod_{i < k <= j} x_k,
     the reverse recurrence r_i = g_i + x_{i+1} r_{i+1}, solved in ceil(log2 n) doubling
@@ -1501,7 +1507,7 @@ def _division_free_cumprod_vjp(g, x, axis):
 
     def shifted(v, s):  # v_{i+s} along axis, zeros past the end
         tail = np.zeros_like(raw(v)[(slice(None),) * axis + (slice(0, s),)])
-        return concatenate([v[(slice(None),) * axis + (slice(s, None),)], tail], axis=axis)
+        return np.concatenate([v[(slice(None),) * axis + (slice(s, None),)], tail], axis=axis)
 
     r, a, s = g, shifted(x, 1), 1
     while s < n:
@@ -1510,8 +1516,8 @@ def _division_free_cumprod_vjp(g, x, axis):
             a = a * shifted(a, s)
         s *= 2
     head = np.ones_like(raw(x)[(slice(None),) * axis + (slice(0, 1),)])
-    before = cumprod(concatenate([head, x[(slice(None),) * axis + (slice(0, n - 1),)]],
-                                 axis=axis), axis)
+    before = np.cumprod(np.concatenate([head, x[(slice(None),) * axis + (slice(0, n - 1),)]],
+                                       axis=axis), axis=axis)
     return before * r
 
 

@@ -349,6 +349,30 @@ def test_cumprod_second_derivative_is_accurate_next_to_a_zero(tiny, zero):
     np.testing.assert_allclose(hessian, _exact_cumprod_hessian(x, weights), rtol=1e-14, atol=1e-300)
 
 
+@pytest.mark.parametrize("tiny", [1e-6, 1e-12, 1e-200])
+def test_prod_second_derivative_is_accurate_next_to_a_tiny_entry(tiny):
+    # the division rule out / x_i, differentiated again, gave entries of 3e184 at 1e-200
+    x = np.array([1.5, tiny, 0.75, 2.0])
+    hessian = np.asarray(ag.hessian(ag.prod)(x))
+    expected = [[0.0 if a == b else np.prod([x[k] for k in range(4) if k not in (a, b)])
+                 for b in range(4)] for a in range(4)]
+    np.testing.assert_allclose(hessian, expected, rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize("function", [ag.prod, ag.cumprod], ids=["prod", "cumprod"])
+def test_product_gradients_survive_underflow_and_overflow_of_the_product(function):
+    # prod(x) underflows to 0 (or overflows to inf) though no entry is zero; the products of
+    # the others, which the gradient is, are ordinary numbers
+    for x in (np.array([1e-200, 1e-200, 1e200]), np.array([1e200, 1e200, 1e-200])):
+        with np.errstate(over="ignore"):   # the forward overflows, as NumPy's does; so does x0 x1
+            (g,) = _grad(function, x)
+            if function is ag.prod:
+                expected = [x[1] * x[2], x[0] * x[2], x[0] * x[1]]
+            else:   # sum_j of d out_j / d x_i
+                expected = [1 + x[1] + x[1] * x[2], x[0] + x[0] * x[2], x[0] * x[1]]
+        np.testing.assert_allclose(g, expected, rtol=1e-15)
+
+
 def test_cumprod_third_order_next_to_zeros_found_by_hypothesis():
     # the dev profile's falsifying example: finite differences step to x1 = +-1e-6, where
     # the second-order graph of the division rule lost 1e-10 of 1.3
