@@ -501,7 +501,7 @@ def index_cross_entropy(logits, classes, reduction="mean", keep=None):
     saved = []
     if tape.is_grad_enabled() and logits.requires_grad:
         _index_gradient_in_place(buffer, flat, sums, targets, keep, scale)
-        saved.append(buffer.T.copy() if narrow else buffer)
+        saved.append(buffer.T if narrow else buffer)
 
     def index_cross_entropy_vjp(g, out, z):
         if saved and not (isinstance(g, Tensor) or isinstance(z, Tensor)):
