@@ -20,7 +20,11 @@ block (B = 2, T = 32, D = 64). Variants:
   primitives), to show what fusing them is worth;
 * tapegrad compiled: ``ag.compile`` of the tapegrad step (recorded once, then the flat
   NumPy program replayed; autograd/compiler.py);
-* torch: PyTorch eager, the same functions from ``torch.nn.functional`` (when installed).
+* torch: PyTorch eager, the same functions from ``torch.nn.functional`` (when installed);
+* matmuls alone: the step's 21 matrix products and nothing else (``matmul_floor``), on
+  arrays of the step's shapes and layouts, written into arrays made once: the least any
+  NumPy step of this block does, the floor under the compiled ratio (not a step: it is
+  not checked against NumPy by hand).
 
 GELU is the tanh form (``gelu(approximate="tanh")``, as in GPT-2) in every variant: NumPy
 has no erf, and a by-hand step with a hand-written erf would measure that erf.
@@ -278,6 +282,46 @@ def make_variants(case, dtype=np.float32):
     return variants, notes
 
 
+FLOOR = "matmuls alone"
+
+
+def matmul_floor(batch, length, width, heads, vocabulary, dtype=np.float32, seed=1):
+    """A function of no arguments doing the block step's matrix products and nothing else.
+
+    With N = B*T rows, the 2-D products as ``ag.compile``'s program does them (one GEMM
+    over all rows; a gradient's transposed operand a ``.T`` view): forward h1 Wqkv,
+    merged Wproj, h2 Wfc, g Wout, y Wv; backward, for each of these five x W, dy Wᵀ and
+    xᵀ dy. The attention's per-head products over (B, H, T, T/S): q kᵀ and P v forward;
+    dA vᵀ, Pᵀ dA, dS k and dSᵀ q backward. Results go into arrays made once (``out=``).
+    """
+    rng = np.random.default_rng(seed)
+    rows, size = batch * length, width // heads
+
+    def array(*shape):
+        return rng.standard_normal(shape).astype(dtype)
+
+    layers = [(width, 3 * width), (width, width), (width, 4 * width), (4 * width, width),
+              (width, vocabulary)]                       # (in, out) of the five x @ W
+    products = []
+    for fan_in, fan_out in layers:
+        x, weight, dy = array(rows, fan_in), array(fan_in, fan_out), array(rows, fan_out)
+        products += [(x, weight), (dy, weight.T), (x.T, dy)]
+    heads_shape = (batch, heads, length)
+    q, k, v, d_attended = (array(*heads_shape, size) for _ in range(4))
+    weights, d_scores = array(*heads_shape, length), array(*heads_shape, length)
+    products += [(q, k.transpose(0, 1, 3, 2)), (weights, v),
+                 (d_attended, v.transpose(0, 1, 3, 2)), (weights.transpose(0, 1, 3, 2), d_attended),
+                 (d_scores, k), (d_scores.transpose(0, 1, 3, 2), q)]
+    work = [(a, b, np.empty(a.shape[:-1] + b.shape[-1:], dtype)) for a, b in products]
+
+    def matmuls_alone():
+        for a, b, out in work:
+            np.matmul(a, b, out=out)
+
+    matmuls_alone.shapes = [(a.shape, b.shape) for a, b in products]
+    return matmuls_alone
+
+
 def check_agreement(variants, rtol=2e-3, atol=2e-5):
     """Every variant's loss and gradients equal NumPy by hand's (float32 round-off)."""
     reference = variants["NumPy by hand"]()
@@ -292,15 +336,20 @@ def run(config):
     case = QUICK_CASE if config.quick else CASE
     variants, notes = make_variants(case)
     check_agreement(variants)
+    variants[FLOOR] = matmul_floor(**case)
     times = harness.compare_times(variants, config)
     value = harness.paired_ratio(times, "tapegrad", "NumPy by hand")
     ratios = {"tapegrad / NumPy": value,
               "composed / NumPy": harness.paired_ratio(times, "tapegrad composed",
                                                        "NumPy by hand"),
               "compiled / NumPy": harness.paired_ratio(times, COMPILED, "NumPy by hand"),
-              "torch / NumPy": harness.paired_ratio(times, "torch", "NumPy by hand")}
+              "torch / NumPy": harness.paired_ratio(times, "torch", "NumPy by hand"),
+              "matmuls alone / NumPy": harness.paired_ratio(times, FLOOR, "NumPy by hand")}
     compiled = ratios["compiled / NumPy"]
     notes.append("GELU is the tanh form in every variant (NumPy has no erf)")
+    notes.append(f"{FLOOR}: the step's 21 matrix products and nothing else, the floor under "
+                 f"any NumPy step of this block: {FLOOR} / NumPy by hand = "
+                 f"{harness.format_ratio(ratios['matmuls alone / NumPy'])}")
     detail = ", ".join(f"{name} {entry['median'] * 1e3:.2f} ms" for name, entry in times.items())
     label = (f"B={case['batch']} T={case['length']} D={case['width']} H={case['heads']} "
              f"V={case['vocabulary']} float32")

@@ -2,6 +2,8 @@
 forward and backward give tapegrad's loss and gradients (and PyTorch's when installed),
 and agree with finite differences of the loss on their own (no timing assertions)."""
 
+import collections
+
 import numpy as np
 import pytest
 
@@ -93,6 +95,39 @@ def test_compiled_step_equals_eager_in_float64():
     assert compiled.stats["replayed"] >= 1 and compiled.stats["eager"] == 0
 
 
+def test_the_matmul_floor_is_part_of_what_the_compiled_step_does():
+    # "matmuls alone" is a floor under the compiled ratio: each of its 21 products (shapes
+    # of both operands) is one that the replayed program of the same case computes
+    case = transformer.QUICK_CASE
+    floor = transformer.matmul_floor(**case)
+    assert len(floor.shapes) == 21
+    floor()
+    x, targets, params = transformer.make_data(**case)
+    compiled = ag.compile(transformer.tapegrad_step(x, targets, params, case["heads"]))
+    compiled(), compiled()
+    replayed = compiled.stats["replayed"]
+    namespace = compiled._last.replay.__globals__
+    done = collections.Counter()
+
+    class Counting:                  # the program's np, counting matrix products
+        def __getattr__(self, name):
+            return getattr(np, name)
+
+        @staticmethod
+        def matmul(a, b, *args, **kwargs):
+            if np.ndim(a) >= 2 and np.ndim(b) >= 2:
+                done[np.shape(a), np.shape(b)] += 1
+            return np.matmul(a, b, *args, **kwargs)
+
+    namespace["np"] = Counting()
+    try:
+        compiled()
+    finally:
+        namespace["np"] = np
+    assert compiled.stats["replayed"] == replayed + 1 and sum(done.values()) >= 21
+    assert not collections.Counter(floor.shapes) - done, "a floor product the step lacks"
+
+
 def test_numpy_by_hand_equals_pytorch():
     torch = pytest.importorskip("torch")
     x, targets, params = transformer.make_data(**SMALL, dtype=np.float64)
@@ -107,8 +142,9 @@ def test_run_returns_a_suite_with_its_target_row():
     suite = transformer.run(config)
     assert suite["suite"] == "transformer"
     assert {"tapegrad", "NumPy by hand", "tapegrad composed",
-            transformer.COMPILED} <= set(suite["columns"])
+            transformer.COMPILED, transformer.FLOOR} <= set(suite["columns"])
     (row,) = suite["rows"]
+    assert row["extra"]["matmuls alone / NumPy"].endswith("x")
     assert row["case"].startswith("B=2 T=32 D=64 H=4 V=256")
     assert all(row["times"][name]["median"] > 0 for name in suite["columns"])
     eager, compiled = suite["targets"]
