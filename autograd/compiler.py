@@ -832,7 +832,7 @@ _NO_ARGUMENTS = ("tuple", (("tuple", ()), ("dict", ())))
 
 
 class _Program:
-    __slots__ = ("code", "run", "replay", "misses", "guards", "lines", "draws")
+    __slots__ = ("code", "source", "run", "replay", "misses", "guards", "lines", "draws")
 
 
 _EAGER = "eager"
@@ -1121,6 +1121,7 @@ def _finish(rec, fn, tensors, data_traced, grad_traced, saved, result, leaves, o
     exec(code, namespace)
     program = _Program()
     program.code = _readable(source, rec)
+    program.source = source  # what runs (code is it made readable); benchmarks.profile times it
     program.lines = len(rec.lines)
     program.guards = rec.guards
     program.run = program.replay = namespace["_replay"]

@@ -245,6 +245,36 @@ def test_profile_prints_the_engine_functions(capsys):
     assert "20 tapegrad steps" in printed and "autograd" in printed
 
 
+def test_compiled_lines_time_every_statement_and_keep_the_result():
+    import autograd as ag
+    from benchmarks.profile import time_compiled_lines
+
+    w = ag.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    x = np.ones((4, 2))
+
+    def step():
+        w.grad = None
+        loss = (np.tanh(ag.tensor(x) @ w) ** 2).sum()
+        loss.backward()
+        return loss.data
+
+    timed = time_compiled_lines(step, calls=5)
+    texts = [text for _, text in timed]
+    assert all(seconds >= 0 for seconds, _ in timed)
+    assert any("np.matmul(" in text for text in texts) and texts[-1].startswith("return")
+    assert any("np.tanh(" in text for text in texts)
+    want = 2 * np.tanh(x @ w.data) * (1 - np.tanh(x @ w.data) ** 2)
+    np.testing.assert_allclose(w.grad, x.T @ want)        # the timed replays wrote .grad
+
+
+def test_profile_lines_prints_the_share_of_matrix_products(capsys):
+    from benchmarks import profile
+
+    profile.main(["mlp", "--lines", "--calls", "5", "--top", "3"])
+    printed = capsys.readouterr().out
+    assert "matrix products" in printed and "np.matmul(" in printed
+
+
 def test_bytecode_count_names_the_functions_a_step_runs():
     from benchmarks.profile import count_bytecodes
 
