@@ -81,6 +81,7 @@ from __future__ import annotations
 import builtins
 import collections
 import gc
+import itertools
 import math
 import numbers
 import re
@@ -1816,7 +1817,8 @@ def _dense_one_hots(lines, reals, namespace):
         dense = np.zeros(f.shape, f.dtype)
         dense[idx] = float(shift.group(3))
         dense.flags.writeable = False
-        name = f"_c{len(namespace)}"
+        name = next(n for k in itertools.count(len(namespace))
+                    if (n := f"_c{k}") not in namespace)
         namespace[name] = dense
         out[i] = out[i + 2] = None
         out[i + 1] = f"np.{shift.group(1)}({flat}, {name}, out=({flat},))"
