@@ -2,7 +2,9 @@
 
 64 -> 128 -> 10 with ReLU and softmax cross-entropy, batch 128, float32. Against
 NumPy by hand (forward, then the manual backward starting from ``p - y``) and
-PyTorch eager if installed. No optimizer update: only the gradients.
+PyTorch eager if installed. No optimizer update: only the gradients. ``matmuls alone``
+(not a step) does the step's five matrix products and nothing else, into arrays made
+once: the floor under any NumPy version of the step.
 Targets: tapegrad <= 1.3x NumPy by hand; tapegrad compiled (``ag.compile``) <= 0.8x.
 """
 
@@ -18,6 +20,7 @@ TARGET = 1.3
 COMPILED = overhead.COMPILED
 COMPILED_TARGET = 0.8  # issue 16 (jax.jit: 0.82x)
 BLAS_SUMS = "NumPy by hand, BLAS bias sums"
+FLOOR = "matmuls alone"
 BATCH, SIZES = 128, (64, 128, 10)
 
 
@@ -104,6 +107,27 @@ def make_variants():
     return variants, notes
 
 
+def matmul_floor(dtype=np.float32, seed=1):
+    """A function of no arguments doing the step's five matrix products and nothing else,
+    in the layouts the compiled program uses: x W1 and h W2 forward; g W2ᵀ, hᵀ g and
+    xᵀ dh backward (transposed operands as ``.T`` views), into arrays made once."""
+    rng = np.random.default_rng(seed)
+    n_in, n_hidden, n_out = SIZES
+    x, w1, w2 = (rng.standard_normal(s).astype(dtype)
+                 for s in ((BATCH, n_in), (n_in, n_hidden), (n_hidden, n_out)))
+    h, g, dh = (rng.standard_normal(s).astype(dtype)
+                for s in ((BATCH, n_hidden), (BATCH, n_out), (BATCH, n_hidden)))
+    products = [(x, w1), (h, w2), (g, w2.T), (h.T, g), (x.T, dh)]
+    work = [(a, b, np.empty((a.shape[0], b.shape[1]), dtype)) for a, b in products]
+
+    def matmuls_alone():
+        for a, b, out in work:
+            np.matmul(a, b, out=out)
+
+    matmuls_alone.shapes = [(a.shape, b.shape) for a, b in products]
+    return matmuls_alone
+
+
 def run(config):
     variants, notes = make_variants()
     reference = variants["NumPy by hand"]()
@@ -111,6 +135,7 @@ def run(config):
         for got, want in zip(function(), reference):
             np.testing.assert_allclose(np.asarray(got), want, rtol=2e-4, atol=1e-6,
                                        err_msg=f"mlp: {name} disagrees with NumPy by hand")
+    variants[FLOOR] = matmul_floor()
     times = harness.compare_times(variants, config)
     value = harness.paired_ratio(times, "tapegrad", "NumPy by hand")
     compiled = harness.paired_ratio(times, COMPILED, "NumPy by hand")
@@ -121,6 +146,9 @@ def run(config):
     if "torch" in times:
         torch_ratio = harness.paired_ratio(times, "torch", "NumPy by hand")
         notes.append(f"torch / NumPy by hand = {torch_ratio:.2f}x")
+    floor = harness.paired_ratio(times, FLOOR, "NumPy by hand")
+    notes.append(f"{FLOOR}: the step's 5 matrix products and nothing else, the floor under any "
+                 f"NumPy step: {FLOOR} / NumPy by hand = {harness.format_ratio(floor)}")
     detail = ", ".join(f"{name} {entry['median'] * 1e6:.0f} µs" for name, entry in times.items())
     case = f"batch {BATCH}, {'->'.join(map(str, SIZES))}, float32"
     return {
@@ -130,8 +158,9 @@ def run(config):
         "columns": list(times),
         "rows": [{"case": case, "times": times,
                   "extra": {"tapegrad / NumPy": harness.format_ratio(value),
-                            "compiled / NumPy": harness.format_ratio(compiled)}}],
-        "extra_columns": ["tapegrad / NumPy", "compiled / NumPy"],
+                            "compiled / NumPy": harness.format_ratio(compiled),
+                            "matmuls alone / NumPy": harness.format_ratio(floor)}}],
+        "extra_columns": ["tapegrad / NumPy", "compiled / NumPy", "matmuls alone / NumPy"],
         "targets": [harness.target_row(case, "tapegrad / NumPy by hand (time)", value,
                                        f"<= {TARGET:g}x", harness.check(value, TARGET), detail),
                     harness.target_row(case, "compiled / NumPy by hand (time)", compiled,

@@ -237,6 +237,39 @@ def test_check_statuses():
     assert harness.check(None, 4) == "n.a."
 
 
+def test_the_mlp_matmul_floor_is_part_of_what_the_compiled_step_does():
+    # "matmuls alone" is a floor under the mlp's compiled ratio: each of its 5 products
+    # (shapes of both operands) is one the replayed program computes
+    import collections
+
+    from benchmarks import mlp
+    floor = mlp.matmul_floor()
+    assert len(floor.shapes) == 5
+    floor()
+    compiled = mlp.make_variants()[0][mlp.COMPILED]
+    replayed = compiled.stats["replayed"]
+    namespace = compiled._last.replay.__globals__
+    done = collections.Counter()
+
+    class Counting:                  # the program's np, counting matrix products
+        def __getattr__(self, name):
+            return getattr(np, name)
+
+        @staticmethod
+        def matmul(a, b, *args, **kwargs):
+            if np.ndim(a) >= 2 and np.ndim(b) >= 2:
+                done[np.shape(a), np.shape(b)] += 1
+            return np.matmul(a, b, *args, **kwargs)
+
+    namespace["np"] = Counting()
+    try:
+        compiled()
+    finally:
+        namespace["np"] = np
+    assert compiled.stats["replayed"] == replayed + 1
+    assert collections.Counter(floor.shapes) == done    # exactly the program's products
+
+
 def test_profile_prints_the_engine_functions(capsys):
     from benchmarks import profile
 
