@@ -24,6 +24,8 @@ import pstats
 import sys
 import time
 
+import numpy as np
+
 from benchmarks import harness, mlp, overhead, scalar, softmax_ce, transformer
 
 
@@ -118,6 +120,34 @@ def time_compiled_lines(step, calls):
     for _ in range(calls):
         replay(())
     return [(seconds / calls, text) for seconds, text in zip(sums, texts)]
+
+
+def count_matrix_products(compiled):
+    """Counter of (shape of a, shape of b) over the matrix products (``np.matmul`` of two
+    operands of 2 or more dimensions) that one replay of ``compiled`` computes, with the
+    program's ``np`` swapped for a counting stand-in during that call."""
+    namespace = compiled._last.replay.__globals__
+    replayed = compiled.stats["replayed"]
+    done = collections.Counter()
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(np, name)
+
+        @staticmethod
+        def matmul(a, b, *args, **kwargs):
+            if np.ndim(a) >= 2 and np.ndim(b) >= 2:
+                done[np.shape(a), np.shape(b)] += 1
+            return np.matmul(a, b, *args, **kwargs)
+
+    namespace["np"] = Counting()
+    try:
+        compiled()
+    finally:
+        namespace["np"] = np
+    if compiled.stats["replayed"] != replayed + 1:
+        raise RuntimeError(f"the call did not replay the program: {compiled.stats}")
+    return done
 
 
 def count_bytecodes(step):

@@ -1046,27 +1046,8 @@ def test_gemms_read_the_cross_entropys_transposed_gradient(dtype):
     # the lean cross-entropy's (C, M) buffer comes back as its rows-first .T view (no
     # copy, in eager as in the replay); the GEMMs of the layer below and the bias sum
     # read that view, with eager's bits
-    rng = np.random.default_rng(2)
-    shapes = [(6, 16), (16,), (16, 4), (4,)]
-    eager_params, params = ([ag.tensor(rng.standard_normal(s).astype(dtype) * 0.5,
-                                       requires_grad=True) for s in shapes] for _ in range(2))
-    for p, q in zip(eager_params, params):
-        q.data = p.data.copy()
-    x = ag.tensor(rng.standard_normal((32, 6)).astype(dtype))
-    labels = rng.integers(0, 4, 32)
-
-    def make(ps):
-        def step():
-            for t in ps:
-                t.grad = None
-            w1, b1, w2, b2 = ps
-            loss = ag.cross_entropy((x @ w1 + b1).relu() @ w2 + b2, labels)
-            loss.backward()
-            return loss.data
-
-        return step
-
-    eager, compiled = make(eager_params), compile(make(params))
+    (eager, eager_params), (step, params) = (small_classifier(dtype) for _ in range(2))
+    compiled = compile(step)
     for _ in range(4):
         np.testing.assert_array_equal(compiled(), eager())
         for p, q in zip(params, eager_params):
